@@ -1,0 +1,137 @@
+"""The one HTTP layer for all adapters: session factory, throttle, retries, timeouts and readable errors.
+
+Adapters never call `requests` directly; they call `get`/`post` here, so every source gets the same behaviour:
+a User-Agent, connect and read timeouts, a client-side throttle (calls per time window, as the host declares),
+retries with exponential backoff on 429 and 5xx that honour Retry-After, and errors that say what to do.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from typing import Any
+
+import requests
+
+from sources.contract import BadQuery, NotFound, SchemaChanged, SourceUnavailable
+
+MAX_RETRIES_DEFAULT = 4  # attempts after the first, for 429 and 5xx
+BACKOFF_BASE_S = 0.5  # first wait; doubles each retry
+MAX_RETRY_AFTER_S = 60.0  # never sleep longer than this on a server's Retry-After
+
+
+def make_session(user_agent: str) -> requests.Session:
+    """The single session factory: one connection pool and a User-Agent that names the app."""
+    session = requests.Session()
+    session.headers["User-Agent"] = user_agent
+    session.headers["Accept"] = "application/json, text/csv;q=0.9, */*;q=0.5"
+    return session
+
+
+class Throttle:
+    """At most `max_calls` calls in any sliding window of `window_s` seconds (thread-safe)."""
+
+    def __init__(self, max_calls: int, window_s: float, clock=time.monotonic, sleep=time.sleep) -> None:
+        if max_calls < 1 or window_s <= 0:
+            raise ValueError("a throttle needs max_calls >= 1 and window_s > 0")
+        self.max_calls = max_calls
+        self.window_s = window_s
+        self._calls: deque[float] = deque()
+        self._lock = threading.Lock()
+        self._clock = clock
+        self._sleep = sleep
+
+    def wait(self) -> None:
+        with self._lock:
+            while True:
+                now = self._clock()
+                while self._calls and now - self._calls[0] >= self.window_s:
+                    self._calls.popleft()
+                if len(self._calls) < self.max_calls:
+                    self._calls.append(now)
+                    return
+                # A small margin so the oldest call has surely left the server's window too.
+                self._sleep(self.window_s - (now - self._calls[0]) + 0.02)
+
+
+def _retry_after_seconds(response: requests.Response, attempt: int) -> float:
+    header = response.headers.get("Retry-After")
+    if header:
+        try:
+            return min(float(header), MAX_RETRY_AFTER_S)
+        except ValueError:
+            pass
+    return BACKOFF_BASE_S * (2**attempt)
+
+
+def request(
+    session: requests.Session,
+    method: str,
+    url: str,
+    *,
+    context: str,
+    timeout: tuple[float, float] = (5.0, 30.0),
+    throttle: Throttle | None = None,
+    max_retries: int = MAX_RETRIES_DEFAULT,
+    sleep=time.sleep,
+    **kwargs: Any,
+) -> requests.Response:
+    """Send a request with throttle, retries and typed errors. `context` names the source and table for messages."""
+    for attempt in range(max_retries + 1):
+        if throttle is not None:
+            throttle.wait()
+        try:
+            response = session.request(method, url, timeout=timeout, **kwargs)
+        except requests.exceptions.Timeout:
+            if attempt < max_retries:
+                sleep(BACKOFF_BASE_S * (2**attempt))
+                continue
+            raise SourceUnavailable(
+                f"{context}: the service did not answer within {timeout[1]:.0f} s. "
+                "Try the refresh again later; the warehouse keeps its previous data."
+            ) from None
+        except requests.exceptions.ConnectionError as exc:
+            raise SourceUnavailable(
+                f"{context}: cannot connect to {url} ({type(exc).__name__}). Check the network or the base_url "
+                "setting; the warehouse keeps its previous data."
+            ) from None
+        status = response.status_code
+        if status == 429 or status >= 500:
+            if attempt < max_retries:
+                sleep(_retry_after_seconds(response, attempt))
+                continue
+            reason = "refused the request because of its rate limit (HTTP 429)" if status == 429 else (
+                f"answered with a server error (HTTP {status})"
+            )
+            raise SourceUnavailable(
+                f"{context}: the service {reason} after {max_retries + 1} attempts. "
+                "Try again later; the warehouse keeps its previous data."
+            )
+        if status == 404:
+            raise NotFound(f"{context}: not found at {url} (HTTP 404). The table or indicator may have moved.")
+        if status >= 400:
+            raise BadQuery(
+                f"{context}: the service rejected the request (HTTP {status}). "
+                "The table id or variable codes may have changed; check the configuration."
+            )
+        return response
+    raise AssertionError("unreachable")  # the loop returns or raises
+
+
+def decode_json(response: requests.Response, context: str) -> Any:
+    """Parse a JSON body, stripping a byte-order mark some hosts send; SchemaChanged when it is not JSON."""
+    text = response.content.decode("utf-8-sig", errors="replace")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SchemaChanged(
+            f"{context}: the answer is not valid JSON ({exc.msg} at line {exc.lineno}). "
+            "The service may be down for maintenance or have changed its format."
+        ) from None
+
+
+def decode_text(response: requests.Response) -> str:
+    """Body as text, UTF-8 with an optional byte-order mark."""
+    return response.content.decode("utf-8-sig", errors="replace")

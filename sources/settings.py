@@ -1,0 +1,132 @@
+"""Application settings: `config.toml` at the repository root, overridden by environment variables.
+
+Every setting can be overridden with the prefix `TIEDOLLA_` and `__` for nesting, for example
+`TIEDOLLA_WAREHOUSE_DIR=/tmp/wh` or `TIEDOLLA_SOURCES__STATFIN__BASE_URL=http://127.0.0.1:8765/api/v1/`.
+`TIEDOLLA_CONFIG_FILE` points at another TOML file (tests use this).
+
+A broken file or a wrong value raises `ConfigError` with the file and the field named, never a bare traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG_FILE = REPO_ROOT / "config.toml"
+LANGUAGES = ("fi", "sv", "en")
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message names the file and the field."""
+
+
+class SeriesConfig(BaseModel):
+    """One series a source provides, declared in configuration (no Python needed for a new table).
+
+    Adapter-specific keys (table, content text, indicator id, ...) are kept as extra fields and read by the
+    adapter of the source's kind.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str = Field(pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
+    title: dict[str, str]
+    unit: str
+    frequency: str = Field(default="annual", pattern=r"^(annual|monthly)$")
+    measure: str = Field(default="count", pattern=r"^(count|rate|amount)$")
+    description: dict[str, str] = Field(default_factory=dict)
+
+
+class SourceConfig(BaseModel):
+    """One configured source instance, e.g. `statfin` of kind `pxweb`."""
+
+    model_config = ConfigDict(extra="allow")
+
+    kind: str
+    enabled: bool = True
+    title: dict[str, str] = Field(default_factory=dict)
+    publisher: str = ""
+    licence: str = ""
+    attribution: str = ""
+    home_url: str = ""
+    base_url: str = ""
+    timeout_connect_s: float = 5.0
+    timeout_read_s: float = 30.0
+    series: list[SeriesConfig] = Field(default_factory=list)
+
+
+class Settings(BaseSettings):
+    """All settings of Tiedolla. Defaults here; values in config.toml; environment wins."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TIEDOLLA_",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    warehouse_dir: Path = REPO_ROOT / ".warehouse"
+    snapshot_dir: Path = REPO_ROOT / "data" / "snapshot"
+    default_language: str = Field(default="fi", pattern=r"^(fi|sv|en)$")
+    default_municipalities: list[str] = Field(default_factory=lambda: ["KU016", "KU111", "KU098", "KU560"])
+    default_region: str = "MK07"
+    user_agent: str = "Tiedolla/0.1 (+https://github.com/tiedolla; municipal indicators)"
+    cache_ttl_s: int = 3600
+    sources: dict[str, SourceConfig] = Field(default_factory=dict)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_source = TomlConfigSettingsSource(settings_cls, toml_file=config_file())
+        return (init_settings, env_settings, toml_source)
+
+
+def config_file() -> Path:
+    return Path(os.environ.get("TIEDOLLA_CONFIG_FILE", DEFAULT_CONFIG_FILE))
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate the settings; raise ConfigError with a readable message when they are wrong."""
+    path = config_file()
+    try:
+        with path.open("rb") as handle:
+            tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"Configuration file {path} is missing.") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"Configuration file {path} is not valid TOML: {exc}.") from None
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()
+        )
+        raise ConfigError(f"Configuration in {path} (or TIEDOLLA_ environment) is invalid: {problems}.") from None
+    if not settings.warehouse_dir.is_absolute():
+        settings.warehouse_dir = REPO_ROOT / settings.warehouse_dir
+    if not settings.snapshot_dir.is_absolute():
+        settings.snapshot_dir = REPO_ROOT / settings.snapshot_dir
+    return settings
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (tests call `get_settings.cache_clear()` after changing the environment)."""
+    return load_settings()
