@@ -1,0 +1,1 @@
+"""Shared UI helpers: translation, the one loading module with all Streamlit caching, chart builders, exports."""
