@@ -1,0 +1,56 @@
+"""The snapshot adapter: serves the bundled snapshot of real open data (`data/snapshot/`), the offline default.
+
+It is also the worked example of an adapter (see CONTRIBUTING.md): it describes its series and fetches them as tidy
+frames with provenance, exactly like an adapter that talks to a web service. The snapshot itself is a warehouse
+directory built from `data/raw/` by `data/build_snapshot.py`; the provenance of each series points back to the raw
+folder and its PROVENANCE.txt.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from sources.contract import NotFound, SchemaChanged, SeriesData, SeriesInfo
+from sources.settings import Settings, SourceConfig
+from sources.warehouse import Warehouse
+
+
+class SnapshotAdapter:
+    kind: ClassVar[str] = "snapshot"
+
+    def __init__(self, name: str, config: SourceConfig, settings: Settings, session=None) -> None:
+        self.name = name
+        self.config = config
+        self.store = Warehouse(settings.snapshot_dir)
+
+    def describe(self) -> list[SeriesInfo]:
+        infos = []
+        for series_id in self.store.series_ids():
+            metadata = self.store.metadata(series_id)
+            if metadata is None:
+                raise SchemaChanged(f"Snapshot series {series_id} has no description; rebuild the snapshot.")
+            infos.append(metadata["info"])
+        return infos
+
+    def fetch(self, series_ids=None, regions=None, periods=None, progress=None) -> list[SeriesData]:
+        available = self.store.series_ids()
+        if not available:
+            raise NotFound(
+                f"The bundled snapshot in {self.store.root} is empty. Run `python data/build_snapshot.py`."
+            )
+        wanted = available if series_ids is None else series_ids
+        unknown = sorted(set(wanted) - set(available))
+        if unknown:
+            raise NotFound(f"The snapshot has no series {', '.join(unknown)}.")
+        results = []
+        for series_id in wanted:
+            frame = self.store.read([series_id])
+            if regions is not None:
+                frame = frame[frame["region"].isin(regions)]
+            if periods is not None:
+                frame = frame[frame["period"].isin(periods)]
+            metadata = self.store.metadata(series_id)
+            results.append(SeriesData(metadata["info"], frame.reset_index(drop=True), metadata["provenance"]))
+            if progress is not None:
+                progress(requests=0, cells=len(frame), message=series_id)
+        return results
