@@ -1,0 +1,1 @@
+"""Indicator computation: regions and mergers, the catalogue, formulas and statistics. Never imports streamlit."""
