@@ -102,6 +102,7 @@ class RegionRegistry:
                                     "name_sv": "Hela landet", "name_en": "Whole country"}]))
         self.municipalities = self.municipalities.sort_values("code", ignore_index=True)
         self.areas = pd.concat(areas, ignore_index=True).set_index("code")
+        self._membership: pd.DataFrame | None = None
         for column in ("name_fi", "name_sv", "name_en"):
             self.areas[column] = self.areas[column].str.strip()
 
@@ -130,6 +131,17 @@ class RegionRegistry:
             return COUNTRY
         row = self.municipalities.loc[self.municipalities["code"] == municipality]
         return str(row.iloc[0][level]) if len(row) else ""
+
+    def membership(self, area_codes: list[str]) -> pd.DataFrame:
+        """Pairs (area, municipality) for the given areas; a municipality code is its own one-member area."""
+        if self._membership is None:
+            municipalities = self.municipalities
+            pieces = [pd.DataFrame({"area": municipalities["code"], "municipality": municipalities["code"]})]
+            for level in ("subregion", "region", "wellbeing_county", "municipality_group"):
+                pieces.append(pd.DataFrame({"area": municipalities[level], "municipality": municipalities["code"]}))
+            pieces.append(pd.DataFrame({"area": COUNTRY, "municipality": municipalities["code"]}))
+            self._membership = pd.concat(pieces, ignore_index=True)
+        return self._membership[self._membership["area"].isin(area_codes)]
 
     def is_known(self, code: str) -> bool:
         return code in self.areas.index
@@ -194,21 +206,15 @@ def aggregate_counts(frame: pd.DataFrame, area_codes: list[str], registry: Regio
     Only for count series; rates are formed afterwards from the summed numerator and denominator.
     """
     registry = registry or get_registry()
+    membership = registry.membership(area_codes)
+    if membership.empty or frame.empty:
+        return frame.iloc[0:0][["series", "region", "period", "value"]]
     municipal = frame[frame["region"].str.startswith("KU")]
-    pieces = []
-    for area in area_codes:
-        members = registry.members(area)
-        rows = municipal[municipal["region"].isin(members)]
-        if rows.empty:
-            continue
-        grouped = rows.groupby(["series", "period"], observed=True)["value"]
-        summed = grouped.sum(min_count=1).to_frame("value")
-        summed["covered"] = grouped.count()
-        summed.loc[summed["covered"] < AGGREGATE_MIN_COVERAGE * len(members), "value"] = np.nan
-        pieces.append(summed.drop(columns="covered").reset_index().assign(region=area))
-    if not pieces:
-        return frame.iloc[0:0]
-    result = pd.concat(pieces, ignore_index=True)
-    return result.astype({"series": "string", "region": "string", "period": "string"})[
-        ["series", "region", "period", "value"]
-    ]
+    joined = municipal.merge(membership, left_on="region", right_on="municipality")
+    grouped = joined.groupby(["area", "series", "period"], observed=True)["value"]
+    result = grouped.agg(value="sum", covered="count").reset_index()
+    sizes = membership.groupby("area").size()
+    # covered counts values present; with too few (or none: sum() gave 0) the area has no value, never zero.
+    result.loc[result["covered"] < AGGREGATE_MIN_COVERAGE * result["area"].map(sizes), "value"] = np.nan
+    result = result.rename(columns={"area": "region"})[["series", "region", "period", "value"]]
+    return result.astype({"series": "string", "region": "string", "period": "string", "value": "float64"})
