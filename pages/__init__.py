@@ -1,0 +1,1 @@
+"""Streamlit pages: UI only. Data comes through ui.loading; charts from ui.charts."""

@@ -1,0 +1,72 @@
+"""About the data: every indicator with its definition, formula, sources and freshness; every source with its terms;
+and the refresh that fetches the latest data from the open sources into the warehouse."""
+
+import pandas as pd
+import streamlit as st
+
+from ui import loading, views
+from ui.format import date_label
+from ui.i18n import pick, t
+
+st.title(t("about.title"))
+st.write(t("about.intro"))
+
+catalogue = loading.catalogue()
+metadata = loading.series_metadata()
+status = loading.fetch_status()
+
+st.header(t("about.indicators"), divider="gray")
+for theme in catalogue.themes:
+    st.subheader(f"{theme.icon} {pick(theme.name.as_dict())}")
+    for indicator in theme.indicators:
+        with st.expander(f"{pick(indicator.name.as_dict())} · {t(f'kind.{indicator.kind}')}"):
+            st.markdown(f"**{t('about.definition')}:** {pick(indicator.description.as_dict())}")
+            st.markdown(f"**{t('indicator.need')}:** {pick(indicator.need.as_dict())}")
+            st.markdown(f"**{t('about.formula')}:** {views.formula_in_words(indicator)}")
+            st.markdown(f"**{t('about.unit')}:** {views.unit_text(indicator)} · "
+                        f"**{t('about.polarity')}:** {t(f'polarity.{indicator.polarity}')} · "
+                        f"**{t('about.update')}:** {t(f'frequency.{indicator.update}')}")
+            rows = []
+            for series_id in indicator.formula.series_ids():
+                meta = metadata.get(series_id)
+                entry = status.get(series_id, {})
+                provenance = meta["provenance"] if meta else None
+                rows.append({
+                    t("about.series"): series_id,
+                    t("about.source"): provenance.attribution if provenance else t("about.not_fetched"),
+                    t("about.table"): provenance.table if provenance else "",
+                    t("about.licence"): provenance.licence if provenance else "",
+                    t("about.last_success"): date_label(entry.get("last_success")),
+                    t("about.source_updated"): date_label(provenance.data_updated if provenance else None),
+                    t("about.last_error"): entry.get("last_error") or "",
+                })
+            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+st.header(t("about.sources"), divider="gray")
+settings = loading.settings()
+for name, config in settings.sources.items():
+    with st.container(border=True):
+        st.markdown(f"**{pick(config.title) or name}** (`{name}`, {config.kind})")
+        st.markdown(f"{t('about.publisher')}: {config.publisher or '–'}  \n"
+                    f"{t('about.licence')}: {config.licence or '–'}  \n"
+                    f"{t('about.attribution')}: {config.attribution or '–'}"
+                    + (f"  \n[{config.home_url}]({config.home_url})" if config.home_url else ""))
+
+st.header(t("about.refresh"), divider="gray")
+st.write(t("about.refresh_help"))
+if st.button(t("about.refresh_button"), icon="🔄"):
+    bar = st.progress(0.0, text=t("about.refresh_starting"))
+
+    def progress(event=None, **fields):
+        done, total = getattr(event, "done", None), getattr(event, "total", None)
+        message = getattr(event, "message", fields.get("message", ""))
+        fraction = (done / total) if done is not None and total else 0.0
+        bar.progress(min(1.0, fraction), text=str(message)[:120] or t("about.refresh_starting"))
+
+    try:
+        report = loading.run_refresh(progress=progress)
+    except Exception as exc:  # configuration errors and the like: show, keep the data
+        st.error(t("about.refresh_failed", message=str(exc)))
+    else:
+        bar.progress(1.0, text=t("about.refresh_done"))
+        st.write(report)

@@ -1,0 +1,97 @@
+"""Chart builders: pure functions from tidy frames to Altair charts (tested through `chart.to_dict()`, no browser).
+
+Each builder takes display-ready columns (`name`, `period`, `value`, ...) and the texts it shows, already translated,
+so it knows nothing about languages, the warehouse or Streamlit.
+"""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+
+# Colour-blind-safe categorical palette (Okabe-Ito) for municipalities; benchmarks are grey and dashed.
+MUNICIPALITY_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+BENCHMARK_COLOURS = ["#555555", "#999999", "#BBBBBB"]
+STATUS_COLOURS = {
+    "better": "#1a9850", "similar": "#fdd835", "worse": "#d73027", "higher": "#4575b4", "lower": "#91bfdb",
+    "not_compared": "#9e9e9e", "benchmark": "#555555",
+    "q1": "#edf8fb", "q2": "#b3cde3", "q3": "#8c96c6", "q4": "#8856a7", "q5": "#810f7c",
+}
+CHART_HEIGHT = 300
+
+
+def period_to_date(periods: pd.Series) -> pd.Series:
+    """`2024` -> 2024-07-01 (mid-year, so annual points sit in the middle of their year); `2024-05` -> 2024-05-01."""
+    monthly = periods.str.len() == 7
+    text = periods.where(monthly, periods + "-07").astype(str) + "-01"
+    return pd.to_datetime(text, format="%Y-%m-%d")
+
+
+def trend_chart(frame: pd.DataFrame, *, unit: str, value_title: str, monthly: bool, decimals: int,
+                order: list[str], benchmarks: list[str], index_mode: bool = False) -> alt.Chart:
+    """Lines over time, one per area; `frame` has name, period, value. Benchmarks are dashed grey lines."""
+    data = frame.assign(date=period_to_date(frame["period"].astype(str)),
+                        benchmark=frame["name"].isin(benchmarks))
+    colours = []
+    municipal_index = benchmark_index = 0
+    for name in order:
+        if name in benchmarks:
+            colours.append(BENCHMARK_COLOURS[benchmark_index % len(BENCHMARK_COLOURS)])
+            benchmark_index += 1
+        else:
+            colours.append(MUNICIPALITY_COLOURS[municipal_index % len(MUNICIPALITY_COLOURS)])
+            municipal_index += 1
+    time_format = "%m/%Y" if monthly else "%Y"
+    value_format = f",.{decimals}f"
+    base = alt.Chart(data).encode(
+        x=alt.X("date:T", title=None, axis=alt.Axis(format=time_format)),
+        y=alt.Y("value:Q", title=f"{value_title} ({unit})" if unit and not index_mode else value_title,
+                scale=alt.Scale(zero=False)),
+        color=alt.Color("name:N", title=None, sort=order, scale=alt.Scale(domain=order, range=colours),
+                        legend=alt.Legend(orient="bottom", columns=4)),
+        strokeDash=alt.StrokeDash("benchmark:N", legend=None,
+                                  scale=alt.Scale(domain=[False, True], range=[[1, 0], [5, 3]])),
+        tooltip=[alt.Tooltip("name:N", title=" "), alt.Tooltip("period:N", title=" "),
+                 alt.Tooltip("value:Q", title=value_title, format=value_format)],
+    )
+    lines = base.mark_line(strokeWidth=2.5, point=not monthly)
+    return lines.properties(height=CHART_HEIGHT, width="container")
+
+
+def comparison_chart(frame: pd.DataFrame, *, unit: str, value_title: str, decimals: int,
+                     status_labels: dict[str, str], benchmark_value: float | None = None,
+                     benchmark_name: str | None = None) -> alt.LayerChart:
+    """Horizontal bars per area for one period, coloured by `status`, with 95 % intervals where `lower`/`upper`
+    exist and a vertical rule at the benchmark value."""
+    data = frame.assign(status_label=frame["status"].map(status_labels).fillna(frame["status"]))
+    used = [status for status in STATUS_COLOURS if status in set(data["status"])]
+    order = data["name"].tolist()
+    value_format = f",.{decimals}f"
+    tooltip = [alt.Tooltip("name:N", title=" "), alt.Tooltip("value:Q", title=value_title, format=value_format),
+               alt.Tooltip("status_label:N", title=" ")]
+    if "lower" in data and data["lower"].notna().any():
+        tooltip += [alt.Tooltip("lower:Q", title="95 % −", format=value_format),
+                    alt.Tooltip("upper:Q", title="95 % +", format=value_format)]
+    bars = alt.Chart(data).mark_bar().encode(
+        y=alt.Y("name:N", title=None, sort=order),
+        x=alt.X("value:Q", title=f"{value_title} ({unit})" if unit else value_title),
+        color=alt.Color("status_label:N", title=None,
+                        scale=alt.Scale(domain=[status_labels.get(s, s) for s in used],
+                                        range=[STATUS_COLOURS[s] for s in used]),
+                        legend=alt.Legend(orient="bottom")),
+        tooltip=tooltip,
+    )
+    layers = [bars]
+    if "lower" in data and data["lower"].notna().any():
+        layers.append(alt.Chart(data).mark_errorbar(ticks=True, color="#222222").encode(
+            y=alt.Y("name:N", sort=order), x=alt.X("lower:Q", title=None), x2="upper:Q"))
+    labels = alt.Chart(data).mark_text(align="left", dx=4, color="#222222").encode(
+        y=alt.Y("name:N", sort=order), x="value:Q", text=alt.Text("value:Q", format=value_format))
+    layers.append(labels)
+    if benchmark_value is not None:
+        rule = pd.DataFrame({"value": [benchmark_value], "name": [benchmark_name or ""]})
+        layers.append(alt.Chart(rule).mark_rule(color="#333333", strokeDash=[4, 3], strokeWidth=2).encode(
+            x="value:Q", tooltip=[alt.Tooltip("name:N", title=" "),
+                                  alt.Tooltip("value:Q", title=value_title, format=value_format)]))
+    height = max(120, 28 * len(data))
+    return alt.layer(*layers).properties(height=height, width="container")

@@ -1,0 +1,151 @@
+"""The one loading module between the pages and the data layers; all Streamlit caching lives here.
+
+Pages call these functions and never touch `sources/` or `indicators/` for data themselves. Cached values are keyed by
+the warehouse's data version (the newest modification time of its files), so a refresh makes the next read fresh, and
+changing a selection on a page only filters cached frames: it never reloads the warehouse or recomputes indicators.
+Failures are not cached (Streamlit does not cache a raised exception).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from indicators.catalogue import Catalogue, Indicator, get_catalogue
+from indicators.formulas import Engine
+from indicators.regions import RegionRegistry, get_registry
+from sources.settings import Settings, get_settings
+from sources.snapshot import seed_warehouse
+from sources.warehouse import Warehouse
+
+CACHE_TTL_S = 3600  # an upper bound; the data version in every key already makes a refresh visible at once
+CACHE_MAX_ENTRIES = 256
+_seed_lock = threading.Lock()
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+def warehouse() -> Warehouse:
+    return Warehouse(settings().warehouse_dir)
+
+
+def catalogue() -> Catalogue:
+    return get_catalogue()
+
+
+def regions() -> RegionRegistry:
+    return get_registry()
+
+
+def ensure_warehouse() -> list[str]:
+    """Fill the warehouse from the bundled snapshot where it lacks series (first start). Thread-safe."""
+    with _seed_lock:
+        return seed_warehouse(settings())
+
+
+def data_version() -> str:
+    """Changes whenever any series file or the status file is written (cheap: one stat per file)."""
+    store = warehouse()
+    paths = list(store.series_dir.glob("*.parquet")) if store.series_dir.exists() else []
+    if store.status_path.exists():
+        paths.append(store.status_path)
+    stamps = [path.stat().st_mtime_ns for path in paths]
+    return f"{store.root}:{len(stamps)}:{max(stamps, default=0)}"
+
+
+@st.cache_data(ttl=CACHE_TTL_S, max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
+def _indicator_table(indicator_id: str, version: str) -> pd.DataFrame:
+    indicator = catalogue().indicators[indicator_id]
+    store = warehouse()
+    engine = Engine(lambda ids: store.read(ids), regions())
+    return engine.compute(indicator, list(regions().areas.index))
+
+
+def indicator_table(indicator: Indicator) -> pd.DataFrame:
+    """The indicator for every municipality and area, all periods (computed once per data version)."""
+    return _indicator_table(indicator.id, data_version())
+
+
+@st.cache_data(ttl=CACHE_TTL_S, max_entries=8, show_spinner=False)
+def _series_metadata(version: str) -> dict[str, dict[str, Any]]:
+    store = warehouse()
+    metadata = {}
+    for series_id in store.series_ids():
+        meta = store.metadata(series_id)
+        if meta is not None:
+            metadata[series_id] = meta
+    return metadata
+
+
+def series_metadata() -> dict[str, dict[str, Any]]:
+    """Series id -> {"info", "provenance", "written_at"} for everything in the warehouse."""
+    return _series_metadata(data_version())
+
+
+def fetch_status() -> dict[str, dict[str, Any]]:
+    return warehouse().status()
+
+
+@dataclass
+class SourceNote:
+    """What goes under a chart: where the numbers come from, for which period, and how fresh they are."""
+
+    publishers: list[str]
+    tables: list[str]
+    licences: list[str]
+    first_period: str
+    last_period: str
+    data_updated: str | None
+    fetched_at: str | None
+    stale_errors: list[str]
+
+
+def source_note(frame: pd.DataFrame) -> SourceNote | None:
+    """Provenance of the series that actually produced the rows of `frame` (its `origin` column)."""
+    if frame.empty:
+        return None
+    used = sorted({part.strip() for origin in frame["origin"].dropna().unique()
+                   for part in str(origin).replace("/", ",").replace("−", ",").split(",") if part.strip()})
+    metadata = series_metadata()
+    status = fetch_status()
+    publishers, tables, licences, updated, fetched, errors = [], [], [], [], [], []
+    for series_id in used:
+        meta = metadata.get(series_id)
+        if meta is None:
+            continue
+        provenance = meta["provenance"]
+        publishers.append(provenance.attribution or meta["info"].publisher)
+        tables.append(provenance.table)
+        licences.append(provenance.licence)
+        if provenance.data_updated:
+            updated.append(provenance.data_updated)
+        if provenance.fetched_at:
+            fetched.append(provenance.fetched_at)
+        entry = status.get(series_id, {})
+        if entry.get("last_error"):
+            errors.append(entry["last_error"])
+    return SourceNote(
+        publishers=list(dict.fromkeys(publishers)),
+        tables=list(dict.fromkeys(tables)),
+        licences=list(dict.fromkeys(licences)),
+        first_period=str(frame["period"].min()),
+        last_period=str(frame["period"].max()),
+        data_updated=max(updated) if updated else None,
+        fetched_at=max(fetched) if fetched else None,
+        stale_errors=errors,
+    )
+
+
+def run_refresh(progress=None, sources: list[str] | None = None):
+    """Fetch every configured live source into the warehouse (sources.refresh) and drop cached frames."""
+    from sources.refresh import refresh
+
+    report = refresh(settings(), sources=sources, progress=progress)
+    st.cache_data.clear()
+    return report

@@ -1,0 +1,200 @@
+"""Streamlit building blocks shared by pages: an indicator panel (trend, comparison, table, source line), key figures,
+the concept map and the "data as of" line. Data comes from ui.loading; charts from ui.charts; text through ui.i18n.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from indicators.catalogue import Indicator, Theme
+from indicators.regions import COUNTRY
+from ui import charts, loading
+from ui.format import date_label, number, period_label, with_unit
+from ui.i18n import current_language, pick, t
+
+KIND_COLOURS = {"structural": "#dbe9f6", "situational": "#fde9d9"}
+
+
+def area_list(municipalities: list[str], benchmark: str) -> list[str]:
+    """Selected municipalities, then the benchmark, then the whole country (each once)."""
+    return list(dict.fromkeys([*municipalities, benchmark, COUNTRY]))
+
+
+def names_for(codes: list[str]) -> dict[str, str]:
+    registry = loading.regions()
+    lang = current_language()
+    return {code: registry.name(code, lang) for code in codes}
+
+
+def unit_text(indicator: Indicator) -> str:
+    return t(f"unit.{indicator.unit}") if t(f"unit.{indicator.unit}") != f"unit.{indicator.unit}" else indicator.unit
+
+
+def latest_period(rows: pd.DataFrame, municipalities: list[str]) -> str | None:
+    """The newest period in which any selected municipality (or else any area shown) has a value."""
+    own = rows[rows["region"].isin(municipalities)]
+    source = own if not own.empty else rows
+    return None if source.empty else str(source["period"].max())
+
+
+def source_line(rows: pd.DataFrame) -> str:
+    note = loading.source_note(rows)
+    if note is None:
+        return ""
+    text = t(
+        "chart.source",
+        source="; ".join(note.publishers),
+        period=f"{period_label(note.first_period)} – {period_label(note.last_period)}",
+        updated=date_label(note.data_updated),
+        licence=", ".join(note.licences),
+    )
+    return text
+
+
+def stale_warning(rows: pd.DataFrame) -> None:
+    note = loading.source_note(rows)
+    if note and note.stale_errors:
+        st.warning(t("chart.stale", error=note.stale_errors[0][:300]), icon="⚠️")
+
+
+def not_fetched(indicator: Indicator) -> None:
+    st.info(t("indicator.not_fetched", definition=pick(indicator.description.as_dict()),
+              series=", ".join(indicator.formula.series_ids())), icon="⏳")
+
+
+def indicator_panel(indicator: Indicator, municipalities: list[str], benchmark: str) -> None:
+    """Heading, information need, then trend / comparison / table tabs with the source line beneath."""
+    st.subheader(pick(indicator.name.as_dict()), anchor=indicator.id)
+    st.caption(f"**{t('indicator.need')}:** {pick(indicator.need.as_dict())}  \n"
+               f"{pick(indicator.description.as_dict())}")
+    table = loading.indicator_table(indicator)
+    areas = area_list(municipalities, benchmark)
+    rows = table[table["region"].isin(areas)]
+    if rows.empty:
+        not_fetched(indicator)
+        return
+    names = names_for(areas)
+    rows = rows.assign(name=rows["region"].map(names))
+    order = [names[code] for code in areas if code in set(rows["region"])]
+    benchmarks = [names[code] for code in areas if code not in municipalities]
+    unit = unit_text(indicator)
+    name = pick(indicator.name.as_dict())
+    trend_tab, compare_tab, table_tab = st.tabs([t("tab.trend"), t("tab.compare"), t("tab.table")])
+    with trend_tab:
+        chart = charts.trend_chart(rows, unit=unit, value_title=name, monthly=indicator.frequency == "monthly",
+                                   decimals=indicator.decimals, order=order, benchmarks=benchmarks)
+        st.altair_chart(chart, width="stretch")
+    with compare_tab:
+        period = latest_period(rows, municipalities)
+        latest = rows[rows["period"] == period]
+        latest = latest.set_index("name").reindex([n for n in order if n in set(latest["name"])]).reset_index()
+        latest = latest.assign(status=["benchmark" if n in benchmarks else "not_compared" for n in latest["name"]])
+        st.markdown(f"**{name}, {period_label(period)}**")
+        chart = charts.comparison_chart(latest, unit=unit, value_title=name, decimals=indicator.decimals,
+                                        status_labels=status_labels())
+        st.altair_chart(chart, width="stretch")
+    with table_tab:
+        wide = rows.pivot_table(index="period", columns="name", values="value", aggfunc="first")
+        wide = wide[[n for n in order if n in wide.columns]].sort_index(ascending=False)
+        wide.index = [period_label(p) for p in wide.index]
+        st.dataframe(wide.map(lambda v: number(v, indicator.decimals)), width="stretch", height=260)
+    st.caption(source_line(rows))
+    stale_warning(rows)
+
+
+def status_labels() -> dict[str, str]:
+    return {key: t(f"status.{key}") for key in charts.STATUS_COLOURS}
+
+
+def key_figures(indicator: Indicator, municipalities: list[str], benchmark: str) -> None:
+    """A metric per municipality: latest value, change from a year before, and the benchmark in the help text."""
+    table = loading.indicator_table(indicator)
+    rows = table[table["region"].isin(area_list(municipalities, benchmark))]
+    if rows.empty or not municipalities:
+        return
+    period = latest_period(rows, municipalities)
+    steps = 12 if indicator.frequency == "monthly" else 1
+    names = names_for(area_list(municipalities, benchmark))
+    by_key = rows.set_index(["region", "period"])["value"]
+    periods = sorted(rows["period"].unique())
+    earlier = periods[periods.index(period) - steps] if periods.index(period) >= steps else None
+    unit = unit_text(indicator)
+    heading = f"**{pick(indicator.name.as_dict())}, {period_label(period)}**"
+    if earlier:
+        heading += " · " + t("metric.since", period=period_label(earlier))
+    st.markdown(heading)
+    columns = st.columns(min(4, len(municipalities)))
+    benchmark_value = by_key.get((benchmark, period))
+    for index, code in enumerate(municipalities):
+        value = by_key.get((code, period))
+        before = by_key.get((code, earlier)) if earlier else None
+        delta = None if value is None or before is None else value - before
+        with columns[index % len(columns)]:
+            st.metric(
+                names[code], with_unit(value, indicator.decimals, unit),
+                delta=None if delta is None else ("+" if delta > 0 else "") + with_unit(
+                    delta, indicator.decimals, t("unit.points") if indicator.unit == "%" else unit),
+                delta_color="inverse" if indicator.polarity == "lower_better" else (
+                    "off" if indicator.polarity == "neutral" else "normal"),
+                help=t("metric.benchmark", name=names[benchmark],
+                       value=with_unit(benchmark_value, indicator.decimals, unit)),
+            )
+
+
+def concept_map_dot(theme: Theme) -> str:
+    """Graphviz DOT: theme -> sub-areas -> indicators (coloured by kind) -> source series."""
+    lines = ['digraph {', 'rankdir=LR; node [shape=box, style="rounded,filled", fontname="Helvetica", fontsize=11];']
+    lines.append(f'theme [label="{pick(theme.name.as_dict())}", fillcolor="#1f4e79", fontcolor=white];')
+    for sub in theme.sub_areas:
+        lines.append(f'"sub_{sub.id}" [label="{pick(sub.name.as_dict())}", fillcolor="#c6dbef"];')
+        lines.append(f'theme -> "sub_{sub.id}";')
+    series_nodes: set[str] = set()
+    for indicator in theme.indicators:
+        label = pick(indicator.name.as_dict()).replace('"', "'")
+        kind = t(f"kind.{indicator.kind}")
+        lines.append(f'"{indicator.id}" [label="{label}\\n({kind})", fillcolor="{KIND_COLOURS[indicator.kind]}", '
+                     f'URL="#{indicator.id}", target="_self"];')
+        lines.append(f'"sub_{indicator.sub_area}" -> "{indicator.id}";')
+        for series_id in indicator.formula.series_ids():
+            if series_id not in series_nodes:
+                series_nodes.add(series_id)
+                lines.append(f'"s_{series_id}" [label="{series_id}", shape=note, fillcolor="#f0f0f0", fontsize=9];')
+            lines.append(f'"s_{series_id}" -> "{indicator.id}" [style=dashed, color="#888888"];')
+    lines.append("}")
+    return "\n".join(lines)
+
+
+def series_title(series_id: str) -> str:
+    meta = loading.series_metadata().get(series_id)
+    return pick(meta["info"].title) if meta else series_id
+
+
+def reference_in_words(reference: str) -> str:
+    """"a | b" -> "A (or, where missing, B)"."""
+    ids = [part.strip() for part in reference.split("|")]
+    text = series_title(ids[0])
+    for fallback in ids[1:]:
+        text += " " + t("formula.or_else", series=series_title(fallback))
+    return text
+
+
+def formula_in_words(indicator: Indicator) -> str:
+    formula = indicator.formula
+    scale = number(formula.scale, 0)
+    if formula.type == "ratio":
+        text = t("formula.ratio", numerator=reference_in_words(formula.numerator),
+                 denominator=reference_in_words(formula.denominator), scale=scale)
+    elif formula.type == "difference":
+        text = t("formula.difference", minuend=reference_in_words(formula.minuend),
+                 subtrahend=reference_in_words(formula.subtrahend))
+    elif formula.type == "change":
+        text = t("formula.change_relative" if formula.relative else "formula.change",
+                 input=reference_in_words(formula.input), periods=formula.periods)
+    elif formula.type == "index":
+        text = t("formula.index", input=reference_in_words(formula.input), base=formula.base_period)
+    else:
+        text = t("formula.value", input=reference_in_words(formula.input))
+    if formula.resample == "annual_mean":
+        text += " " + t("formula.annual_mean")
+    return text
