@@ -1,0 +1,88 @@
+"""AppTest for app.py and every page: no exception, and the numbers shown match the raw files computed by hand."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from tests.apptest_helpers import open_page, run_app
+
+RAW_UNEMPLOYMENT = Path("data/raw/registered-unemployment/data_kunta_1001_monthly_unemployment.csv")
+
+
+def raw_unemployment(municipality: str, month: str) -> tuple[int, int]:
+    with RAW_UNEMPLOYMENT.open(encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            if row["kunta"] == municipality and row["month"] == month:
+                return int(row["Tyottomat"]), int(row["Tyovoima"])
+    raise LookupError(municipality)
+
+
+def finnish_percent(value: float) -> str:
+    return f"{value:.1f}".replace(".", ",") + " %"
+
+
+@pytest.fixture(scope="module")
+def employment():
+    at = run_app()
+    return open_page(at, "employment")
+
+
+def test_home_page_renders_with_the_four_themes():
+    at = run_app()
+    assert not at.exception
+    assert at.title[0].value.startswith("Tiedolla")
+    text = " ".join(m.value for m in at.markdown)
+    for theme in ("Työllisyys", "Ilmasto", "Työkyky", "hyvinvointi"):
+        assert theme in text
+
+
+def test_employment_key_figure_for_hollola_equals_the_raw_file(employment):
+    assert not employment.exception
+    unemployed, labour_force = raw_unemployment("Hollola", "2020-10")
+    expected = finnish_percent(100 * unemployed / labour_force)
+    metrics = {metric.label: metric.value for metric in employment.metric}
+    assert metrics["Hollola"] == expected  # 1106 / 10723 = 10,3 %
+    assert set(metrics) == {"Asikkala", "Heinola", "Hollola", "Orimattila"}
+
+
+def test_employment_page_has_both_sections_charts_and_source_lines(employment):
+    headers = [header.value for header in employment.header]
+    assert any("Tilannekuva" in header for header in headers)
+    assert any("Rakenteelliset" in header for header in headers)
+    captions = " ".join(caption.value for caption in employment.caption)
+    assert "Lähde:" in captions and "Ajanjakso:" in captions and "Tiedot päivitetty:" in captions
+    assert "tammikuu 2006 – lokakuu 2020" in captions
+
+
+def test_indicator_without_data_says_not_fetched_yet(employment):
+    infos = " ".join(info.value for info in employment.info)
+    assert "ei ole vielä haettu" in infos
+    assert "sotkanet.long_term_unemployed_share" in infos
+
+
+def test_every_theme_page_and_the_about_page_render_without_exception():
+    at = run_app()
+    for url_path in ("employment", "climate", "work_ability", "wellbeing", "about"):
+        open_page(at, url_path)
+        assert not at.exception, (url_path, at.exception)
+        assert at.title, url_path
+
+
+def test_swedish_shows_swedish_texts_and_region_names():
+    at = run_app({"lang": "svenska", "municipalities": ["Helsinki (Helsingfors)"]})
+    open_page(at, "employment")
+    assert not at.exception
+    assert "Sysselsättning" in at.title[0].value
+    assert [metric.label for metric in at.metric] == ["Helsingfors"]
+
+
+def test_tampered_link_falls_back_to_defaults_with_a_notice():
+    at = run_app({"municipalities": ["<script>", "Hollola"], "benchmark": "Atlantis", "lang": "klingon"})
+    assert not at.exception
+    warnings = " ".join(warning.value for warning in at.sidebar.warning)
+    assert "Atlantis" in warnings and "klingon" in warnings
+    assert at.session_state["benchmark"] == "MK07"
+    assert at.session_state["lang"] == "fi"

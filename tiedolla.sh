@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The two commands of Tiedolla (see README):
+#   ./tiedolla.sh run    create the Python environment when missing and start the app on the bundled snapshot
+#   ./tiedolla.sh test   set up everything the tests need (Python packages, Debian's Chromium) and run all tests
+# Works on a fresh Debian/Ubuntu machine with Python 3.11+, offline except for the package registries.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+VENV=.venv
+PYTHON=${PYTHON:-python3}
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "Need root (or sudo) to run: $*" >&2; return 1; fi
+}
+
+apt_install() {
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@"
+}
+
+ensure_venv() {
+  if [ ! -x "$VENV/bin/python" ]; then
+    if ! "$PYTHON" -m venv "$VENV" 2>/dev/null; then
+      # Debian and Ubuntu ship venv's pip bootstrap separately.
+      rm -rf "$VENV"
+      apt_install python3-venv
+      "$PYTHON" -m venv "$VENV"
+    fi
+  fi
+}
+
+# Install a requirements file only when it changed since the last install (a stamp holds its hash).
+ensure_requirements() {
+  local file=$1 stamp="$VENV/.installed-$1"
+  local digest
+  digest=$(cat "$file" requirements.txt | sha256sum | cut -d' ' -f1)
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$file"
+    echo "$digest" > "$stamp"
+  fi
+}
+
+ensure_chromium() {
+  if [ ! -x /usr/bin/chromium ]; then
+    apt_install chromium chromium-driver
+  fi
+}
+
+case "${1:-}" in
+  run)
+    shift
+    ensure_venv
+    ensure_requirements requirements.txt
+    exec "$VENV/bin/streamlit" run app.py --server.headless true --browser.gatherUsageStats false "$@"
+    ;;
+  test)
+    shift
+    ensure_venv
+    ensure_requirements requirements-dev.txt
+    ensure_chromium
+    exec "$VENV/bin/python" -m pytest "$@"
+    ;;
+  *)
+    echo "usage: $0 run | test [pytest arguments]" >&2
+    exit 64
+    ;;
+esac
