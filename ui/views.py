@@ -28,7 +28,8 @@ def names_for(codes: list[str]) -> dict[str, str]:
 
 
 def unit_text(indicator: Indicator) -> str:
-    return t(f"unit.{indicator.unit}") if t(f"unit.{indicator.unit}") != f"unit.{indicator.unit}" else indicator.unit
+    """The unit in the chosen language (every catalogue unit has a `unit.<unit>` text; a test keeps it so)."""
+    return t(f"unit.{indicator.unit}")
 
 
 def latest_period(rows: pd.DataFrame, municipalities: list[str]) -> str | None:
