@@ -1,6 +1,7 @@
 """Rebuild the bundled snapshot (`data/snapshot/`) from the real raw files in `data/raw/`.
 
-Usage (from the repository root):  .venv/bin/python data/build_snapshot.py
+Usage (from the repository root):  .venv/bin/python data/build_snapshot.py [--out DIR]
+(`--out` writes the snapshot elsewhere, e.g. to compare a rebuild with the committed one; default data/snapshot.)
 
 The snapshot is a warehouse directory (one parquet file per series with its description and provenance inside), read
 by the `snapshot` source adapter. This script only reshapes: it maps names to official codes, carries older municipal
@@ -11,6 +12,7 @@ PROVENANCE.txt; each series records which folder and original table it came from
 
 from __future__ import annotations
 
+import argparse
 import shutil
 import sys
 from dataclasses import dataclass, field
@@ -322,8 +324,11 @@ def build_child_family(warehouse: Warehouse) -> None:
               carry_to_current(frame, spec.measure), provenance)
 
 
-def main() -> None:
-    staging = OUT.with_name("snapshot.building")
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Rebuild the bundled snapshot from data/raw/.")
+    parser.add_argument("--out", type=Path, default=OUT, help=f"output directory (default: {OUT})")
+    out = parser.parse_args(argv).out.resolve()
+    staging = out.with_name(out.name + ".building")
     shutil.rmtree(staging, ignore_errors=True)
     warehouse = Warehouse(staging)
     print(f"Building the snapshot from {RAW}")
@@ -331,9 +336,9 @@ def main() -> None:
         step(warehouse)
     (staging / "status.json").unlink(missing_ok=True)  # build-time status is not the app's fetch history
     # Replace the old snapshot only after every step succeeded.
-    shutil.rmtree(OUT, ignore_errors=True)
-    staging.rename(OUT)
-    print(f"Snapshot written to {OUT}")
+    shutil.rmtree(out, ignore_errors=True)
+    staging.rename(out)
+    print(f"Snapshot written to {out}")
 
 
 if __name__ == "__main__":
