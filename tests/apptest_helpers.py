@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from streamlit.testing.v1 import AppTest
 
 APP_TIMEOUT_S = 120
+APP_FILE = str(Path(__file__).resolve().parent.parent / "app.py")
 
 
 def run_app(query: dict[str, str | list[str]] | None = None) -> AppTest:
-    at = AppTest.from_file("app.py", default_timeout=APP_TIMEOUT_S)
+    at = AppTest.from_file(APP_FILE, default_timeout=APP_TIMEOUT_S)
     for key, value in (query or {}).items():
         at.query_params[key] = value
     return at.run()

@@ -1,0 +1,24 @@
+"""Browser test: the real app in Debian's Chromium shows the employment chart; a screenshot is kept for looking at."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser import browser_page, running_app, warm_up
+
+pytestmark = pytest.mark.browser
+
+
+def test_employment_page_draws_its_charts_in_chromium(tmp_path):
+    with running_app(tmp_path / "warehouse") as base, browser_page() as page:
+        warm_up(page, base)
+        page.goto(f"{base}/employment", timeout=60_000)
+        page.get_by_role("heading", name="Työttömyysaste", exact=True).wait_for(timeout=90_000)
+        # Vega-Lite renders each Altair chart into a canvas or svg inside .vega-embed.
+        page.locator(".vega-embed canvas, .vega-embed svg").first.wait_for(timeout=60_000)
+        assert page.get_by_text("Hollola").first.is_visible()
+        assert not page.get_by_text("Page not found").is_visible()
+        shot = tmp_path / "employment.png"
+        page.screenshot(path=str(shot), full_page=True)
+        assert shot.stat().st_size > 20_000
+        print(f"screenshot: {shot}")
