@@ -54,3 +54,22 @@ class SnapshotAdapter:
             if progress is not None:
                 progress(requests=0, cells=len(frame), message=series_id)
         return results
+
+
+def seed_warehouse(settings: Settings) -> list[str]:
+    """Copy every snapshot series the warehouse does not have yet into it; returns the ids copied.
+
+    On first start this fills an empty warehouse; after an upgrade it adds new snapshot series. It never overwrites
+    a series the warehouse already has, so data fetched by a refresh is never replaced by older bundled data.
+    """
+    from sources.registry import build_adapter  # the registry names this module, so import it only when used
+
+    warehouse = Warehouse(settings.warehouse_dir)
+    present = set(warehouse.series_ids())
+    adapter = build_adapter("snapshot", settings)
+    missing = [info.id for info in adapter.describe() if info.id not in present]
+    if not missing:
+        return []
+    for series in adapter.fetch(missing):
+        warehouse.write(series, merge=False)
+    return missing
