@@ -21,7 +21,7 @@ def raw_unemployment(municipality: str, month: str) -> tuple[int, int]:
 
 
 def finnish_percent(value: float) -> str:
-    return f"{value:.1f}".replace(".", ",") + " %"
+    return f"{value:.1f}".replace(".", ",") + "\u00a0%"  # Finnish style: decimal comma, no-break space before %
 
 
 @pytest.fixture(scope="module")

@@ -11,82 +11,22 @@ inflected reliably by a program. Never imports streamlit.
 from __future__ import annotations
 
 import math
-from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
 
-from babel.dates import format_date
-from babel.numbers import format_decimal
-
-from ui.i18n import BABEL_LOCALES, DEFAULT_LANGUAGE, current_language, t
-
-# Non-breaking space between a number and its unit, so "8,1 %" never wraps between the number and "%".
-NBSP = "\u00a0"
-PERCENT = "%"
+from ui.format import (  # noqa: F401  (format_* are part of this module's interface for callers and tests)
+    NBSP,
+    PERCENT,
+    format_change,
+    format_number,
+    format_ordinal,
+    format_period,
+    format_period_range,
+    format_value,
+    language_or_default as _lang,
+    round_half_up as _round_half_up,
+)
+from ui.i18n import t
 
 SIGNIFICANT_RESULTS = {"better", "worse", "higher", "lower"}
-
-
-# --- formatting ---------------------------------------------------------------------------------------------------
-
-
-def format_number(value: float, decimals: int, lang: str | None = None) -> str:
-    """A number with the language's decimal and grouping signs: 12 345,7 (fi, sv) or 12,345.7 (en).
-
-    Rounds half up from the decimal form of the number (8.05 → 8.1), as statistical tables do, rather than Babel's
-    default banker's rounding; a rounded zero never shows a minus sign.
-    """
-    rounded = _round_half_up(value, decimals)
-    if rounded == 0:
-        rounded = abs(rounded)
-    pattern = "#,##0" + ("." + "0" * decimals if decimals > 0 else "")
-    return format_decimal(rounded, format=pattern, locale=_babel_locale(lang))
-
-
-def format_value(value: float, unit: str, decimals: int, lang: str | None = None) -> str:
-    """A number with its unit: "8,1 %" in Finnish and Swedish (space before %, as their style guides ask), "8.1%" in
-    English; other units follow after a non-breaking space ("4,2 per 1000")."""
-    number = format_number(value, decimals, lang)
-    if not unit:
-        return number
-    if unit == PERCENT and _lang(lang) == "en":
-        return number + PERCENT
-    return number + NBSP + unit
-
-
-def format_change(change: float, unit: str, decimals: int, lang: str | None = None) -> str:
-    """The size of a change without its sign (the direction is said in words). A change in a percentage is in
-    percentage points, not per cent: "2,3 prosenttiyksikköä", "2,3 procentenheter", "2.3 percentage points"."""
-    number = format_number(abs(change), decimals, lang)
-    if unit == PERCENT:
-        plural = "one" if number == "1" else "other"
-        return number + NBSP + t(f"narrative.unit.percentage_point.{plural}", _lang(lang))
-    return format_value(abs(change), unit, decimals, lang)
-
-
-def format_period(period: str, lang: str | None = None) -> str:
-    """A period code for reading: years stay as they are, months become "toukokuu 2023", "maj 2023", "May 2023"."""
-    if len(period) == 7 and period[4] == "-":
-        month = date(int(period[:4]), int(period[5:]), 1)
-        return format_date(month, "LLLL y", locale=_babel_locale(lang))
-    return period
-
-
-def format_period_range(start_period: str, end_period: str, lang: str | None = None) -> str:
-    """"2015–2023", or "toukokuu 2022 – toukokuu 2023" with spaces around the dash when the ends contain spaces."""
-    start, end = format_period(start_period, lang), format_period(end_period, lang)
-    return f"{start} – {end}" if " " in start + end else f"{start}–{end}"
-
-
-def format_ordinal(position: int, lang: str | None = None) -> str:
-    """An ordinal number: "12." (fi), "12:e" and "1:a" (sv), "12th" and "1st" (en)."""
-    language = _lang(lang)
-    if language == "fi":
-        return f"{position}."
-    if language == "sv":
-        return f"{position}:a" if position % 10 in (1, 2) and position % 100 not in (11, 12) else f"{position}:e"
-    if position % 100 in (11, 12, 13):
-        return f"{position}th"
-    return f"{position}{ {1: 'st', 2: 'nd', 3: 'rd'}.get(position % 10, 'th') }"
 
 
 # --- summaries ----------------------------------------------------------------------------------------------------
@@ -218,15 +158,6 @@ def ranking_text(
 # --- helpers ------------------------------------------------------------------------------------------------------
 
 
-def _lang(lang: str | None) -> str:
-    language = lang or current_language()
-    return language if language in BABEL_LOCALES else DEFAULT_LANGUAGE
-
-
-def _babel_locale(lang: str | None) -> str:
-    return BABEL_LOCALES[_lang(lang)]
-
-
 def _missing(number: float | None) -> bool:
     if number is None:
         return True
@@ -234,12 +165,6 @@ def _missing(number: float | None) -> bool:
         return math.isnan(float(number))
     except (TypeError, ValueError):
         return True
-
-
-def _round_half_up(number: float, decimals: int) -> Decimal:
-    # repr() gives the shortest decimal that round-trips, so 8.05 is rounded as the 8.05 a reader sees, not as the
-    # binary 8.04999… that would round down.
-    return Decimal(repr(float(number))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
 
 
 def _direction(value: float, benchmark_value: float, decimals: int, *, significant: bool) -> str:
