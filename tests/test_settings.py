@@ -23,7 +23,7 @@ def test_repository_config_loads_with_the_sources_it_declares(monkeypatch):
     assert settings.default_region == "MK07"
     assert settings.default_municipalities == ["KU016", "KU111", "KU098", "KU560"]
     assert settings.sources["snapshot"].kind == "snapshot"
-    assert settings.sources["statfin"].kind == "pxweb"
+    assert settings.sources["snapshot"].licence == "CC BY 4.0"
 
 
 def test_warehouse_dir_comes_from_environment(tmp_path, monkeypatch):
@@ -38,14 +38,29 @@ def test_relative_warehouse_dir_is_resolved_against_the_repository(monkeypatch):
 
 def test_nested_source_setting_is_overridden_with_double_underscore(monkeypatch):
     monkeypatch.setenv("TIEDOLLA_SOURCES__SNAPSHOT__BASE_URL", "http://127.0.0.1:8765/snap/")
-    monkeypatch.setenv("TIEDOLLA_SOURCES__STATFIN__BASE_URL", "http://127.0.0.1:8765/api/v1/")
     settings = load_settings()
     assert settings.sources["snapshot"].base_url == "http://127.0.0.1:8765/snap/"
-    assert settings.sources["statfin"].base_url == "http://127.0.0.1:8765/api/v1/"
     # The override is merged into the file's table, not a replacement of it.
     assert settings.sources["snapshot"].kind == "snapshot"
     assert settings.sources["snapshot"].licence == "CC BY 4.0"
-    assert len(settings.sources["statfin"].series) > 0
+
+
+def test_nested_override_keeps_the_series_declared_in_the_file(tmp_path, monkeypatch):
+    path = write_config(
+        tmp_path,
+        '[sources.statfin]\nkind = "pxweb"\nbase_url = "https://pxdata.stat.fi/PxWeb/api/v1/fi/"\n'
+        '[[sources.statfin.series]]\nid = "statfin.population"\n'
+        'title = { fi = "Väestö", sv = "Befolkning", en = "Population" }\nunit = "henkilöä"\ntable = "StatFin/vaerak/11re"\n',
+    )
+    monkeypatch.setenv("TIEDOLLA_CONFIG_FILE", str(path))
+    monkeypatch.setenv("TIEDOLLA_SOURCES__STATFIN__BASE_URL", "http://127.0.0.1:8765/api/v1/")
+    monkeypatch.setenv("TIEDOLLA_SOURCES__STATFIN__TIMEOUT_READ_S", "2.5")
+    statfin = load_settings().sources["statfin"]
+    assert statfin.base_url == "http://127.0.0.1:8765/api/v1/"
+    assert statfin.timeout_read_s == 2.5
+    assert statfin.kind == "pxweb"
+    assert [series.id for series in statfin.series] == ["statfin.population"]
+    assert statfin.series[0].model_extra["table"] == "StatFin/vaerak/11re"
 
 
 def test_environment_wins_over_the_config_file(monkeypatch):
