@@ -1,0 +1,367 @@
+"""The Syke emissions adapter (ALas) and its CSV parser, against a real local HTTP server.
+
+Every answer here is CONSTRUCTED in the documented format of paastot.hiilineutraalisuomi.fi (/work/shared/SOURCES.md):
+`asukasluvut_2025.csv` (`;`, decimal comma; `kuntanro`, `kunta_fi`, `maakunta_fi`, ...) and
+`Tulokset_taso_5/kunta_{kuntanro}.csv` (`;`, decimal comma; `kt`, `kt_tuuli`, `GWh`, `hinku_laskenta`,
+`päästökauppa`, `vuosi`, `taso_3`, `taso_4`, `taso_5`), with the taso_3 abbreviations listed there. No real ALas
+file was available offline; the numbers are made up.
+"""
+
+from __future__ import annotations
+
+import math
+import socket
+import threading
+import time
+
+import pandas as pd
+import pytest
+
+from sources.contract import BadQuery, NotFound, SchemaChanged, SourceAdapter, SourceUnavailable, validate_frame
+from sources.registry import build_adapter
+from sources.settings import get_settings, load_settings
+from sources.syke import SectorRule, parse_alas_csv, parse_municipality_list, parse_number, sum_emissions
+from sources.warehouse import Warehouse
+from tests.replay_server import ReplayServer
+
+LAST_MODIFIED = {98: "Mon, 08 Jun 2026 09:12:00 GMT", 16: "Sun, 07 Jun 2026 22:00:00 GMT"}
+
+MUNICIPALITIES = (
+    "\ufeffkuntanro;kunta_fi;maakunta_fi;asukasluku\n"
+    "98;Hollola;Päijät-Häme;23 412\n"
+    "16;Asikkala;Päijät-Häme;7 960\n"
+)
+
+HEADER = "kt;kt_tuuli;GWh;hinku_laskenta;päästökauppa;vuosi;taso_3;taso_4;taso_5\n"
+
+
+def alas_file(scale: float) -> str:
+    """Two years of one municipality: every sector the series use, one emissions-trading row and one credit row."""
+    rows = []
+    for year, factor in ((2022, 1.0), (2023, 0.9)):
+        for taso_3, taso_4, taso_5, kt, ets in [
+            ("Tie", "HeL", "Hen", 40.5, "FALSE"), ("Tie", "TaL", "KuA", 20.25, "FALSE"),
+            ("Kul", "Kul", "Asu", 10.0, "FALSE"),
+            ("Säh", "Säh", "Asu", 5.0, "FALSE"), ("Kau", "Kau", "Asu", 8.0, "FALSE"),
+            ("Ölj", "Ölj", "Asu", 3.0, "FALSE"), ("Muu", "Puu", "Asu", 1.0, "FALSE"),
+            ("Maa", "Kot", "Elä", 12.0, "FALSE"), ("Jät", "Kaa", "Yhd", 2.0, "FALSE"),
+            ("Teo", "Teo", "Teo", 1000.0, "TRUE"), ("Tuu", "Tuu", "Tuu", -7.0, "FALSE"),
+        ]:
+            value = f"{kt * factor * scale:.3f}".replace(".", ",")
+            rows.append(f"{value};{value};1,5;TRUE;{ets};{year};{taso_3};{taso_4};{taso_5}\n")
+    return HEADER + "".join(rows)
+
+
+# Sums of alas_file(1.0) for 2022 (2023 is 0.9 times these), per series of the repository's config.
+EXPECTED_2022 = {
+    "syke.emissions_total": 40.5 + 20.25 + 10 + 5 + 8 + 3 + 1 + 12 + 2 + 1000,
+    "syke.emissions_excl_ets": 40.5 + 20.25 + 10 + 5 + 8 + 3 + 1 + 12 + 2,
+    "syke.emissions_road_transport": 60.75,
+    "syke.emissions_heating": 17.0,
+    "syke.emissions_electricity": 10.0,
+    "syke.emissions_agriculture": 12.0,
+    "syke.emissions_waste": 2.0,
+}
+
+
+@pytest.fixture
+def replay_server():
+    """The shared replay server, polled every 20 ms so that shutting it down takes no half second per test."""
+    server = ReplayServer()
+    server._thread = threading.Thread(target=lambda: server.httpd.serve_forever(poll_interval=0.02), daemon=True)
+    with server:
+        yield server
+
+
+def csv_answer(text: str, status: int = 200, headers: dict | None = None):
+    return status, {"Content-Type": "text/csv; charset=utf-8", **(headers or {})}, text.encode("utf-8")
+
+
+def serve_syke(server, files: dict[int, str] | None = None, municipalities: str = MUNICIPALITIES):
+    files = files if files is not None else {98: alas_file(1.0), 16: alas_file(0.5)}
+    server.route("GET", "/asukasluvut_2025.csv", lambda request: csv_answer(municipalities))
+    for number, text in files.items():
+        server.route("GET", f"/Tulokset_taso_5/kunta_{number}.csv",
+                     lambda request, text=text, number=number: csv_answer(text, headers={
+                         "Last-Modified": LAST_MODIFIED.get(number, LAST_MODIFIED[98])}))
+
+
+@pytest.fixture
+def syke_settings(tmp_path, monkeypatch):
+    """The repository's config.toml with the Syke source pointed at the replay server and fast retries."""
+
+    def _settings(base: str, **overrides):
+        overrides = {"max_retries": 1, "backoff_base_s": 0.01, "max_calls": 100, "window_s": 1.0, **overrides}
+        monkeypatch.setenv("TIEDOLLA_SOURCES__SYKE__BASE_URL", base + "/")
+        for key, value in overrides.items():
+            monkeypatch.setenv(f"TIEDOLLA_SOURCES__SYKE__{key.upper()}", str(value))
+        get_settings.cache_clear()
+        return load_settings()
+
+    return _settings
+
+
+def syke_adapter(settings):
+    return build_adapter("syke", settings)
+
+
+# --- the parser ------------------------------------------------------------------------------------------------------
+
+
+def test_parse_alas_csv_handles_bom_decimal_commas_thousands_and_empty_cells():
+    text = (
+        "\ufeffkt;kt_tuuli;GWh;hinku_laskenta;päästökauppa;vuosi;taso_3;taso_4;taso_5\n"
+        "1 234,5;1\u00a0234,5;12,25;TRUE;FALSE;2023;Tie;HeL;Hen\n"  # space and no-break space thousands
+        "1.234,5;1\u202f234,5;;true;false;2023;Kul;Kul;Asu\n"  # dot thousands with a decimal comma; narrow nbsp
+        "0,001;;;FALSE;;2023;Maa;Kot;Elä\n"  # empty cells
+        '"−2,5";-2,5;0;1;0;"2 022";Tuu;Tuu;Tuu\n'  # quoted cell, Unicode minus, a year with a space
+        "0.5;;;FALSE;TRUE;2022;Teo;Teo;Teo\n"  # a plain decimal point
+    )
+    frame = parse_alas_csv(text)
+
+    assert frame["kt"].tolist() == [1234.5, 1234.5, 0.001, -2.5, 0.5]
+    assert frame["kt_tuuli"].tolist()[:2] == [1234.5, 1234.5]
+    assert math.isnan(frame["kt_tuuli"][2]) and math.isnan(frame["GWh"][1])
+    assert frame["vuosi"].tolist() == [2023, 2023, 2023, 2022, 2022]
+    assert frame["hinku_laskenta"].tolist() == [True, True, False, True, False]
+    assert frame["päästökauppa"].isna()[2] and frame["päästökauppa"][4]
+    assert frame["taso_3"].tolist() == ["Tie", "Kul", "Maa", "Tuu", "Teo"]
+    assert frame["kt"].dtype == "float64"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("12,5", 12.5), ("1 234 567,8", 1234567.8), ("1.234.567", 1234567.0), ("1.234,56", 1234.56),
+     ("\u22123,0", -3.0), ("-0,25", -0.25), ("7", 7.0), ("0.5", 0.5)],
+)
+def test_parse_number_reads_finnish_number_formats(text, expected):
+    assert parse_number(text) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("text", ["", "  ", "NA", "-", ".."])
+def test_parse_number_treats_empty_markers_as_missing(text):
+    assert math.isnan(parse_number(text))
+
+
+@pytest.mark.parametrize("text", ["abc", "1.23.4", "inf", "12,5 kt"])
+def test_parse_number_rejects_text(text):
+    with pytest.raises(ValueError):
+        parse_number(text)
+
+
+def test_parse_alas_csv_names_missing_columns():
+    with pytest.raises(SchemaChanged, match="kt, vuosi"):
+        parse_alas_csv("paasto;GWh;hinku_laskenta;päästökauppa;year;taso_3\n1,0;2,0;TRUE;FALSE;2023;Tie\n")
+
+
+def test_parse_alas_csv_rejects_unreadable_cells_with_the_line():
+    with pytest.raises(SchemaChanged, match="line 3"):
+        parse_alas_csv(HEADER + "1,0;;;TRUE;FALSE;2023;Tie;;\nsalainen;;;TRUE;FALSE;2023;Tie;;\n")
+
+
+def test_parse_municipality_list_gives_official_codes():
+    frame = parse_municipality_list(MUNICIPALITIES)
+    assert frame.to_dict("records") == [{"kuntanro": 98, "region": "KU098", "name": "Hollola"},
+                                        {"kuntanro": 16, "region": "KU016", "name": "Asikkala"}]
+
+
+def test_sum_emissions_applies_the_declared_rows():
+    rows = parse_alas_csv(alas_file(1.0))
+    heating = sum_emissions(rows, SectorRule(taso_3=("Säh", "Kau", "Ölj", "Muu")))
+    assert heating.set_index("vuosi")["kt"].to_dict() == pytest.approx({2022: 17.0, 2023: 15.3})
+    without_ets = sum_emissions(rows, SectorRule(exclude_taso_3=("Tuu",), exclude_emissions_trading=True))
+    assert without_ets.set_index("vuosi")["kt"][2022] == pytest.approx(EXPECTED_2022["syke.emissions_excl_ets"])
+    hinku = sum_emissions(rows, SectorRule(hinku_only=True))
+    assert len(hinku) == 2
+
+
+# --- happy path ------------------------------------------------------------------------------------------------------
+
+
+def test_fetch_sums_kt_per_municipality_year_and_configured_sectors(replay_server, syke_settings):
+    serve_syke(replay_server)
+    adapter = syke_adapter(syke_settings(replay_server.base))
+
+    results = {data.info.id: data for data in adapter.fetch()}
+
+    assert set(results) == set(EXPECTED_2022)
+    for series_id, expected in EXPECTED_2022.items():
+        frame = validate_frame(results[series_id].frame, series_id).set_index(["region", "period"])["value"]
+        assert frame[("KU098", "2022")] == pytest.approx(expected)
+        assert frame[("KU098", "2023")] == pytest.approx(expected * 0.9)
+        assert frame[("KU016", "2022")] == pytest.approx(expected * 0.5)
+    assert results["syke.emissions_total"].info.unit == "kt CO2e"
+    assert isinstance(adapter, SourceAdapter) and adapter.kind == "syke_emissions"
+
+
+def test_one_request_per_municipality_and_cached_for_further_batches(replay_server, syke_settings):
+    serve_syke(replay_server)
+    adapter = syke_adapter(syke_settings(replay_server.base))
+
+    assert adapter.fetch_batches(["syke.emissions_total", "syke.emissions_waste"]) == [
+        ["syke.emissions_total", "syke.emissions_waste"]
+    ]
+    adapter.fetch(series_ids=["syke.emissions_total"])
+    adapter.fetch(series_ids=["syke.emissions_waste"])
+
+    assert len(replay_server.calls("GET", "/asukasluvut_2025.csv")) == 1
+    assert len(replay_server.calls("GET", "/Tulokset_taso_5/kunta_98.csv")) == 1
+    assert len(replay_server.calls("GET", "/Tulokset_taso_5/kunta_16.csv")) == 1
+
+
+def test_only_requested_municipalities_are_fetched(replay_server, syke_settings):
+    serve_syke(replay_server)
+    adapter = syke_adapter(syke_settings(replay_server.base))
+
+    [total] = adapter.fetch(series_ids=["syke.emissions_total"], regions=["KU098", "MK07"], periods=["2023"])
+
+    assert set(total.frame["region"]) == {"KU098"} and set(total.frame["period"]) == {"2023"}
+    assert not replay_server.calls("GET", "/Tulokset_taso_5/kunta_16.csv")
+
+
+def test_requests_are_throttled(replay_server, syke_settings):
+    serve_syke(replay_server)
+    adapter = syke_adapter(syke_settings(replay_server.base, max_calls=1, window_s=0.2))
+    adapter.fetch(series_ids=["syke.emissions_total"])
+    times = [call.at for call in replay_server.requests]
+    assert len(times) == 3 and times[-1] - times[0] >= 0.38
+
+
+def test_unknown_or_regional_codes_are_bad_queries(replay_server, syke_settings):
+    serve_syke(replay_server)
+    adapter = syke_adapter(syke_settings(replay_server.base))
+    with pytest.raises(BadQuery, match="KU999"):
+        adapter.fetch(regions=["KU999"])
+    with pytest.raises(BadQuery, match="municipalities only"):
+        adapter.fetch(regions=["MK07", "SSS"])
+
+
+def test_provenance_has_last_modified_and_attribution(replay_server, syke_settings):
+    serve_syke(replay_server)
+    [total] = syke_adapter(syke_settings(replay_server.base)).fetch(series_ids=["syke.emissions_total"])
+    provenance = total.provenance
+    assert provenance.data_updated == "2026-06-08"  # the latest Last-Modified of the data files
+    assert provenance.attribution == "Syke"
+    assert provenance.licence == "CC BY 4.0"
+    assert provenance.request_url.endswith("/Tulokset_taso_5/kunta_{kuntanro}.csv")
+    assert any("without Tuu" in note for note in provenance.notes)
+
+
+def test_a_municipality_without_a_file_is_noted_and_the_others_kept(replay_server, syke_settings):
+    serve_syke(replay_server, files={98: alas_file(1.0)})  # kunta_16.csv answers 404
+    [total] = syke_adapter(syke_settings(replay_server.base)).fetch(series_ids=["syke.emissions_total"])
+    assert set(total.frame["region"]) == {"KU098"}
+    assert any("KU016" in note for note in total.provenance.notes)
+
+
+# --- the fault matrix ------------------------------------------------------------------------------------------------
+
+
+def test_connection_refused_is_source_unavailable(syke_settings):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(SourceUnavailable, match="cannot connect"):
+        syke_adapter(syke_settings(f"http://127.0.0.1:{port}")).fetch()
+
+
+def test_timeout_is_source_unavailable(replay_server, syke_settings):
+    release = threading.Event()
+    serve_syke(replay_server)
+
+    def slow(request):
+        release.wait(2.0)
+        return csv_answer(alas_file(1.0))
+
+    replay_server.route("GET", "/Tulokset_taso_5/kunta_98.csv", slow)
+    adapter = syke_adapter(syke_settings(replay_server.base, timeout_read_s=0.2, max_retries=0))
+    started = time.monotonic()
+    try:
+        with pytest.raises(SourceUnavailable, match="did not answer within 0.2 s"):
+            adapter.fetch()
+    finally:
+        release.set()
+    assert time.monotonic() - started < 1.5
+
+
+def test_429_with_retry_after_is_honoured_then_succeeds(replay_server, syke_settings):
+    serve_syke(replay_server)
+    answers = iter([(429, {"Retry-After": "1"}, b"slow down")])
+    replay_server.route("GET", "/asukasluvut_2025.csv",
+                        lambda request: next(answers, None) or csv_answer(MUNICIPALITIES))
+
+    results = syke_adapter(syke_settings(replay_server.base)).fetch(series_ids=["syke.emissions_total"])
+
+    first, second = replay_server.calls("GET", "/asukasluvut_2025.csv")
+    assert second.at - first.at >= 0.9
+    assert not results[0].frame.empty
+
+
+def test_server_error_is_retried_then_source_unavailable(replay_server, syke_settings):
+    serve_syke(replay_server)
+    replay_server.route("GET", "/Tulokset_taso_5/kunta_98.csv", lambda request: (500, {}, b"error"))
+    with pytest.raises(SourceUnavailable, match="HTTP 500"):
+        syke_adapter(syke_settings(replay_server.base, max_retries=2)).fetch()
+    assert len(replay_server.calls("GET", "/Tulokset_taso_5/kunta_98.csv")) == 3
+
+
+def test_malformed_body_is_schema_changed(replay_server, syke_settings):
+    serve_syke(replay_server, files={98: "<html><body>Palvelu on huoltokatkolla</body></html>", 16: alas_file(1)})
+    with pytest.raises(SchemaChanged, match="missing"):
+        syke_adapter(syke_settings(replay_server.base)).fetch()
+
+
+def test_changed_schema_is_schema_changed(replay_server, syke_settings):
+    renamed = alas_file(1.0).replace("kt;kt_tuuli", "ktCO2e;kt_tuuli", 1)
+    serve_syke(replay_server, files={98: renamed, 16: alas_file(1.0)})
+    with pytest.raises(SchemaChanged, match="columns kt are missing"):
+        syke_adapter(syke_settings(replay_server.base)).fetch()
+
+
+def test_municipality_list_without_numbers_is_schema_changed(replay_server, syke_settings):
+    serve_syke(replay_server, municipalities="kunta;nimi\n98;Hollola\n")
+    with pytest.raises(SchemaChanged, match="kuntanro"):
+        syke_adapter(syke_settings(replay_server.base)).fetch()
+
+
+def test_changed_sector_codes_are_schema_changed(replay_server, syke_settings):
+    recoded = alas_file(1.0).replace(";Tie;", ";TIE;")
+    serve_syke(replay_server, files={98: recoded, 16: recoded})
+    with pytest.raises(SchemaChanged, match="Tie"):
+        syke_adapter(syke_settings(replay_server.base)).fetch(series_ids=["syke.emissions_road_transport"])
+
+
+def test_empty_result_is_not_found(replay_server, syke_settings):
+    serve_syke(replay_server, files={98: HEADER, 16: HEADER})
+    with pytest.raises(NotFound, match="no emissions"):
+        syke_adapter(syke_settings(replay_server.base)).fetch(series_ids=["syke.emissions_total"])
+
+
+def test_no_municipality_file_at_all_is_not_found(replay_server, syke_settings):
+    serve_syke(replay_server, files={})
+    with pytest.raises(NotFound, match="none of the 2 municipality files"):
+        syke_adapter(syke_settings(replay_server.base)).fetch()
+
+
+# --- through the refresh ---------------------------------------------------------------------------------------------
+
+
+def test_failing_refresh_leaves_the_warehouse_as_it_was(replay_server, syke_settings):
+    from sources.refresh import refresh
+
+    serve_syke(replay_server)
+    settings = syke_settings(replay_server.base)
+    first = refresh(settings, sources=["syke"])
+    assert first.ok, first.summary_table()
+    assert len(replay_server.calls("GET", "/Tulokset_taso_5/kunta_98.csv")) == 1  # one pass for all seven series
+    warehouse = Warehouse(settings.warehouse_dir)
+    before = warehouse.read()
+    files_before = {path.name: path.read_bytes() for path in warehouse.series_dir.iterdir()}
+
+    replay_server.route("GET", "/Tulokset_taso_5/kunta_16.csv", lambda request: csv_answer("kt;vuosi\n1,0;2023\n"))
+    second = refresh(syke_settings(replay_server.base), sources=["syke"])
+
+    assert len(second.failed) == len(EXPECTED_2022)
+    pd.testing.assert_frame_equal(warehouse.read(), before)
+    assert {path.name: path.read_bytes() for path in warehouse.series_dir.iterdir()} == files_before
+    assert "missing" in warehouse.status()["syke.emissions_total"]["last_error"]
