@@ -18,6 +18,9 @@ ENTRY_POINT_GROUP = "tiedolla.sources"
 
 BUILTIN_KINDS: dict[str, str] = {
     "snapshot": "sources.snapshot:SnapshotAdapter",
+    "sotkanet": "sources.sotkanet:SotkanetAdapter",
+    "syke_emissions": "sources.syke:SykeEmissionsAdapter",
+    "boundaries": "sources.boundaries:BoundariesAdapter",
 }
 
 
