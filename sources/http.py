@@ -43,7 +43,8 @@ class Throttle:
         self._clock = clock
         self._sleep = sleep
 
-    def wait(self) -> None:
+    def wait(self) -> float:
+        """Block until a call is allowed; record it and return its record (pass it to `completed`)."""
         with self._lock:
             while True:
                 now = self._clock()
@@ -51,19 +52,33 @@ class Throttle:
                     self._calls.popleft()
                 if len(self._calls) < self.max_calls:
                     self._calls.append(now)
-                    return
+                    return now
                 # A small margin so the oldest call has surely left the server's window too.
                 self._sleep(self.window_s - (now - self._calls[0]) + 0.02)
 
+    def completed(self, record: float) -> None:
+        """Move a call's record to now, when its answer has arrived.
 
-def _retry_after_seconds(response: requests.Response, attempt: int) -> float:
+        The host counts a call when it arrives, which can be well after we sent it (connection set-up, a busy
+        network or machine). The moment the answer is back is the latest the host can have counted the call, so
+        counting from then keeps the window on the host's clock as well as ours.
+        """
+        with self._lock:
+            try:
+                self._calls.remove(record)
+            except ValueError:
+                return  # the record has already left the window
+            self._calls.append(self._clock())
+
+
+def _retry_after_seconds(response: requests.Response, attempt: int, backoff_base_s: float = BACKOFF_BASE_S) -> float:
     header = response.headers.get("Retry-After")
     if header:
         try:
             return min(float(header), MAX_RETRY_AFTER_S)
         except ValueError:
             pass
-    return BACKOFF_BASE_S * (2**attempt)
+    return backoff_base_s * (2**attempt)
 
 
 def request(
@@ -75,21 +90,25 @@ def request(
     timeout: tuple[float, float] = (5.0, 30.0),
     throttle: Throttle | None = None,
     max_retries: int = MAX_RETRIES_DEFAULT,
+    backoff_base_s: float = BACKOFF_BASE_S,
     sleep=time.sleep,
     **kwargs: Any,
 ) -> requests.Response:
-    """Send a request with throttle, retries and typed errors. `context` names the source and table for messages."""
+    """Send a request with throttle, retries and typed errors. `context` names the source and table for messages.
+
+    `backoff_base_s` is the first wait between retries (doubling each time); a source instance can set it, and
+    tests set it small.
+    """
     for attempt in range(max_retries + 1):
-        if throttle is not None:
-            throttle.wait()
+        record = throttle.wait() if throttle is not None else None
         try:
             response = session.request(method, url, timeout=timeout, **kwargs)
         except requests.exceptions.Timeout:
             if attempt < max_retries:
-                sleep(BACKOFF_BASE_S * (2**attempt))
+                sleep(backoff_base_s * (2**attempt))
                 continue
             raise SourceUnavailable(
-                f"{context}: the service did not answer within {timeout[1]:.0f} s. "
+                f"{context}: the service did not answer within {timeout[1]:g} s. "
                 "Try the refresh again later; the warehouse keeps its previous data."
             ) from None
         except requests.exceptions.ConnectionError as exc:
@@ -97,10 +116,13 @@ def request(
                 f"{context}: cannot connect to {url} ({type(exc).__name__}). Check the network or the base_url "
                 "setting; the warehouse keeps its previous data."
             ) from None
+        finally:
+            if throttle is not None:
+                throttle.completed(record)
         status = response.status_code
         if status == 429 or status >= 500:
             if attempt < max_retries:
-                sleep(_retry_after_seconds(response, attempt))
+                sleep(_retry_after_seconds(response, attempt, backoff_base_s))
                 continue
             reason = "refused the request because of its rate limit (HTTP 429)" if status == 429 else (
                 f"answered with a server error (HTTP {status})"
