@@ -21,6 +21,7 @@ BUILTIN_KINDS: dict[str, str] = {
     "sotkanet": "sources.sotkanet:SotkanetAdapter",
     "syke_emissions": "sources.syke:SykeEmissionsAdapter",
     "boundaries": "sources.boundaries:BoundariesAdapter",
+    "pxweb": "sources.pxweb:PxWebAdapter",
 }
 
 
