@@ -73,9 +73,10 @@ def main() -> None:
         st.Page("pages/theme.py", title=pick(theme.name.as_dict()), icon=theme.icon or None, url_path=theme.id)
         for theme in catalogue.themes
     ]
+    compare = st.Page("pages/compare.py", title=t("nav.compare"), icon=":material/compare_arrows:", url_path="compare")
     about = st.Page("pages/about.py", title=t("nav.about"), icon=":material/info:", url_path="about")
     page = st.navigation({t("nav.section_main"): [home], t("nav.section_themes"): themes,
-                          t("nav.section_tools"): [about]})
+                          t("nav.section_tools"): [compare, about]})
     # The theme page is one script serving every theme; it reads which one from here.
     theme_ids = {theme.id for theme in catalogue.themes}
     st.session_state["_theme_pages"] = dict(zip((theme.id for theme in catalogue.themes), themes))

@@ -78,7 +78,7 @@ def comparison_chart(frame: pd.DataFrame, *, unit: str, value_title: str, decima
         color=alt.Color("status_label:N", title=None,
                         scale=alt.Scale(domain=[status_labels.get(s, s) for s in used],
                                         range=[STATUS_COLOURS[s] for s in used]),
-                        legend=alt.Legend(orient="bottom")),
+                        legend=alt.Legend(orient="bottom", labelLimit=400)),
         tooltip=tooltip,
     )
     layers = [bars]
@@ -93,5 +93,24 @@ def comparison_chart(frame: pd.DataFrame, *, unit: str, value_title: str, decima
         layers.append(alt.Chart(rule).mark_rule(color="#333333", strokeDash=[4, 3], strokeWidth=2).encode(
             x="value:Q", tooltip=[alt.Tooltip("name:N", title=" "),
                                   alt.Tooltip("value:Q", title=value_title, format=value_format)]))
-    height = max(120, 28 * len(data))
-    return alt.layer(*layers).properties(height=height, width="container")
+    # A step per bar (not a fixed height) keeps bars readable however many areas are compared.
+    return alt.layer(*layers).properties(height=alt.Step(30), width="container")
+
+
+def map_chart(shapes: alt.Data, code_expression: str, values: pd.DataFrame, *, value_title: str, decimals: int,
+              highlighted: list[str], scheme: str = "blues") -> alt.LayerChart:
+    """Choropleth of all municipalities; `code_expression` (Vega) gives each shape its KU code, `values` has
+    region, name, value. Municipalities without a value are light grey; the highlighted ones are outlined."""
+    value_format = f",.{decimals}f"
+    lookup = alt.LookupData(values[["region", "name", "value"]], "region", ["name", "value"])
+    base = alt.Chart(shapes).transform_calculate(code=code_expression).transform_lookup(lookup="code", from_=lookup)
+    fill = base.mark_geoshape(stroke="white", strokeWidth=0.25).encode(
+        color=alt.condition("isValid(datum.value)",
+                            alt.Color("value:Q", title=value_title, scale=alt.Scale(scheme=scheme),
+                                      legend=alt.Legend(orient="top-left", format=value_format, gradientLength=160)),
+                            alt.value("#e6e6e6")),
+        tooltip=[alt.Tooltip("name:N", title=" "), alt.Tooltip("value:Q", title=value_title, format=value_format)],
+    )
+    selected = "indexof(" + repr(list(highlighted)).replace("'", '"') + ", datum.code) >= 0"
+    outline = base.transform_filter(selected).mark_geoshape(fill=None, stroke="#d7191c", strokeWidth=1.8)
+    return alt.layer(fill, outline).project(type="mercator").properties(height=560, width="container")

@@ -149,3 +149,50 @@ def run_refresh(progress=None, sources: list[str] | None = None):
     report = refresh(settings(), sources=sources, progress=progress)
     st.cache_data.clear()
     return report
+
+
+_BOUNDARY_DOCUMENT = "boundaries_municipalities.geojson"
+
+
+@dataclass
+class Shapes:
+    """Municipality shapes for maps: Vega data, a Vega expression giving each shape its KU code, and attribution."""
+
+    data: Any
+    code_expression: str
+    attribution: str
+    year: str
+
+
+@st.cache_data(ttl=CACHE_TTL_S, max_entries=4, show_spinner=False)
+def _shapes(version: str) -> tuple[Any, str, str, str]:
+    import json
+
+    from indicators.regions import MERGER_MAP, RAW_DIR
+
+    stored = warehouse().read_document(_BOUNDARY_DOCUMENT)
+    if stored is not None:
+        payload, provenance = stored
+        geojson = json.loads(payload)
+        return ({"values": geojson["features"]}, "'KU' + datum.properties.kunta",
+                provenance.attribution, provenance.table)
+    topojson = json.loads((RAW_DIR / "boundaries" / "finland-hva-2021.topo.json").read_text(encoding="utf-8"))
+    # The bundled shapes are of the 2021 division: a municipality merged since then takes its new code, so its area
+    # is coloured with the municipality it joined (Pertunmaa with Mäntyharju from 2025).
+    expression = "'KU' + datum.properties.id"
+    for old, new in MERGER_MAP.items():
+        expression = f"datum.properties.id == '{old[2:]}' ? '{new}' : ({expression})"
+    data = {"values": topojson, "format": {"type": "topojson", "feature": "munis"}}
+    return data, expression, "Statistics Finland (1:4.5M, 2021) via Yle geodata, CC BY 4.0", "2021"
+
+
+def municipality_shapes() -> Shapes:
+    """Current boundaries from the warehouse when a refresh has fetched them, else the bundled 2021 shapes."""
+    import altair as alt
+
+    data, expression, attribution, year = _shapes(data_version())
+    if "format" in data:
+        shapes = alt.Data(values=data["values"], format=alt.DataFormat(**data["format"]))
+    else:
+        shapes = alt.Data(values=data["values"])
+    return Shapes(shapes, expression, attribution, year)

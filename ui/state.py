@@ -44,3 +44,33 @@ def current() -> ViewState:
         municipalities=list(st.session_state.get("municipalities") or []),
         benchmark=st.session_state.get("benchmark") or COUNTRY,
     )
+
+
+def seed_from_url(key: str, options: list[str], default: str, notices: list[str]) -> None:
+    """Give a page widget its value from the URL before it is drawn (language-independent ids in the URL).
+
+    An unknown value (a tampered or outdated link) is noted and replaced by the default; it never raises.
+    """
+    if key not in st.session_state:
+        raw = st.query_params.get(key)
+        if raw is not None and raw not in options:
+            notices.append(str(raw)[:40])
+        st.session_state[key] = raw if raw in options else default
+    elif st.session_state[key] not in options:
+        st.session_state[key] = default
+
+
+def keep_in_url(**values: object) -> None:
+    """Write page choices into the URL so a copied link reproduces them."""
+    for key, value in values.items():
+        if st.query_params.get(key) != str(value):
+            st.query_params[key] = str(value)
+
+
+def share_link() -> str:
+    """The address of this view: page URL plus every query parameter (sidebar and page choices)."""
+    from urllib.parse import urlencode
+
+    base = st.context.url or ""
+    query = urlencode([(key, value) for key in st.query_params for value in st.query_params.get_all(key)])
+    return f"{base}?{query}" if query else base

@@ -53,6 +53,11 @@ def source_line(rows: pd.DataFrame) -> str:
     return text
 
 
+def fetched_at(rows: pd.DataFrame) -> str:
+    note = loading.source_note(rows)
+    return (note.fetched_at if note else None) or ""
+
+
 def stale_warning(rows: pd.DataFrame) -> None:
     note = loading.source_note(rows)
     if note and note.stale_errors:

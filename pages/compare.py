@@ -1,0 +1,182 @@
+"""Compare and share: one indicator for a group of municipalities against a benchmark, with significance, ranking,
+trend, map, plain-language summaries, a shareable link and exports."""
+
+import pandas as pd
+import streamlit as st
+
+from indicators.comparison import compare_group, ranking
+from indicators.regions import COUNTRY
+from ui import charts, exports, loading, narrative, state, views
+from ui.format import period_label
+from ui.i18n import pick, t
+
+GROUP_PRESETS = ("selection", "benchmark_members", "largest_10", "largest_20")
+MAX_BENCHMARK_MEMBERS = 40
+
+catalogue = loading.catalogue()
+registry = loading.regions()
+view = state.current()
+notices: list[str] = []
+
+st.title(t("compare.title"))
+st.write(t("compare.intro"))
+
+indicator_ids = list(catalogue.indicators)
+state.seed_from_url("indicator", indicator_ids, indicator_ids[0], notices)
+state.seed_from_url("group", list(GROUP_PRESETS), "selection", notices)
+
+left, middle = st.columns([3, 2])
+indicator_id = left.selectbox(
+    t("compare.indicator"), indicator_ids, key="indicator",
+    format_func=lambda i: f"{pick(catalogue.indicators[i].name.as_dict())} · "
+                          f"{pick(catalogue.theme(catalogue.indicators[i].theme).name.as_dict())}",
+)
+preset = middle.selectbox(t("compare.group"), GROUP_PRESETS, key="group", format_func=lambda p: t(f"compare.group.{p}"))
+indicator = catalogue.indicators[indicator_id]
+table = loading.indicator_table(indicator)
+
+
+def group_members() -> list[str]:
+    if preset == "selection":
+        return view.municipalities
+    if preset == "benchmark_members":
+        members = registry.members(view.benchmark)
+        if len(members) <= MAX_BENCHMARK_MEMBERS:
+            return members
+        preset_size = 20
+    else:
+        members, preset_size = registry.members(COUNTRY), int(preset.split("_")[1])
+    population = loading.indicator_table(catalogue.indicators["population"])
+    latest = population[population["region"].isin(members)].sort_values("period").groupby("region").last()
+    return latest["value"].sort_values(ascending=False).head(preset_size).index.tolist()
+
+
+municipalities = group_members()
+if table.empty:
+    views.not_fetched(indicator)
+    state.keep_in_url(indicator=indicator_id, group=preset)
+    st.stop()
+if not municipalities:
+    st.info(t("theme.pick_municipalities"), icon="👈")
+    st.stop()
+
+periods = sorted(table.loc[table["region"].isin(municipalities), "period"].unique(), reverse=True)
+if not periods:
+    views.not_fetched(indicator)
+    st.stop()
+state.seed_from_url("period", periods, periods[0], notices)
+period = st.select_slider(t("compare.period"), options=list(reversed(periods)), key="period",
+                          format_func=period_label)
+state.keep_in_url(indicator=indicator_id, group=preset, period=period)
+if notices:
+    st.warning(t("notice.invalid_link", values=", ".join(notices)))
+
+names = views.names_for([*municipalities, view.benchmark, COUNTRY])
+name = pick(indicator.name.as_dict())
+# Inside a sentence the name starts in lower case ("Hollola: työttömyysaste 8,1 %"), abbreviations ("THL:n") stay.
+name_in_sentence = name if name[1:2].isupper() else name[:1].lower() + name[1:]
+unit = views.unit_text(indicator)
+comparison, benchmark_value, method = compare_group(table, indicator, municipalities, view.benchmark, period)
+comparison = comparison.assign(name=comparison["region"].map(names))
+benchmark_name = names[view.benchmark]
+source = views.source_line(table[table["region"].isin([*municipalities, view.benchmark])])
+
+# --- comparison -----------------------------------------------------------------------------------------------
+st.header(t("compare.comparison_title", name=name, period=period_label(period)), divider="gray")
+chart_rows = pd.concat([
+    comparison,
+    pd.DataFrame([{"region": view.benchmark, "name": benchmark_name, "value": benchmark_value,
+                   "lower": None, "upper": None, "status": "benchmark", "small": False}]),
+], ignore_index=True) if benchmark_value is not None else comparison
+comparison_chart = charts.comparison_chart(
+    chart_rows.assign(name=[f"{n} *" if s else n for n, s in zip(chart_rows["name"], chart_rows["small"])]),
+    unit=unit, value_title=name, decimals=indicator.decimals, status_labels=views.status_labels(),
+    benchmark_value=benchmark_value, benchmark_name=benchmark_name,
+)
+chart_tab, table_tab = st.tabs([t("tab.compare"), t("tab.table")])
+with chart_tab:
+    st.altair_chart(comparison_chart, width="stretch")
+with table_tab:
+    shown = comparison.assign(
+        status=comparison["status"].map(views.status_labels()),
+    )[["name", "value", "lower", "upper", "status", "small"]]
+    shown.columns = [t("compare.col.area"), name, t("compare.col.lower"), t("compare.col.upper"),
+                     t("compare.col.status"), t("compare.col.small")]
+    st.dataframe(shown, hide_index=True, width="stretch")
+st.caption(t(f"compare.method.{method}") + " " + (t("compare.small_note") if comparison["small"].any() else ""))
+st.caption(source)
+
+summaries = [
+    narrative.comparison_text(row.name, name_in_sentence, row.value, benchmark_name, benchmark_value, unit, indicator.decimals,
+                              row.status if method != "quintile" else "not_compared")
+    for row in comparison.itertuples()
+]
+st.markdown("\n".join(f"- {text}" for text in summaries[:12]))
+
+meta = exports.ExportMeta(
+    title=f"{name}, {period_label(period)}", definition=pick(indicator.description.as_dict()),
+    source=source, licence=indicator.licence, period=period_label(period),
+    fetched_at=views.fetched_at(table), data_updated=None,
+    url=state.share_link(),
+)
+export_frame = comparison.drop(columns=["region"]).rename(columns={"name": "area"})
+c1, c2, c3, c4 = st.columns(4)
+file_stem = f"tiedolla_{indicator_id}_{period}"
+c1.download_button("CSV", lambda: exports.to_csv_bytes(export_frame, meta), f"{file_stem}.csv", "text/csv",
+                   on_click="ignore", icon=":material/download:")
+c2.download_button("Excel", lambda: exports.to_excel_bytes(export_frame, meta), f"{file_stem}.xlsx",
+                   "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", on_click="ignore",
+                   icon=":material/download:")
+c3.download_button("PNG", lambda: exports.chart_to_png(comparison_chart, meta), f"{file_stem}.png", "image/png",
+                   on_click="ignore", icon=":material/image:")
+c4.download_button("SVG", lambda: exports.chart_to_svg(comparison_chart, meta), f"{file_stem}.svg",
+                   "image/svg+xml", on_click="ignore", icon=":material/image:")
+
+# --- ranking --------------------------------------------------------------------------------------------------
+st.header(t("compare.ranking_title"), divider="gray")
+ranks = ranking(table, indicator, municipalities, period)
+for row in ranks.head(12).itertuples():
+    st.markdown("- " + narrative.ranking_text(names[row.region], name_in_sentence, row.value, row.position, row.total, unit,
+                                              indicator.decimals))
+
+# --- trend ----------------------------------------------------------------------------------------------------
+st.header(t("compare.trend_title"), divider="gray")
+all_periods = sorted(table["period"].unique())
+state.seed_from_url("start", all_periods, all_periods[0], notices)
+options_left, options_right = st.columns([3, 1])
+start = options_left.select_slider(t("compare.start"), options=all_periods, key="start", format_func=period_label)
+as_index = options_right.toggle(t("compare.index"), key="index_mode",
+                                value=st.query_params.get("index") == "1")
+state.keep_in_url(start=start, index="1" if as_index else "0")
+areas = list(dict.fromkeys([*municipalities[:8], view.benchmark, COUNTRY]))
+trend = table[table["region"].isin(areas) & (table["period"] >= start)].assign(name=lambda f: f["region"].map(names))
+if as_index:
+    base = trend[trend["period"] == start].set_index("region")["value"]
+    trend = trend.assign(value=trend["value"] / trend["region"].map(base) * 100).dropna(subset=["value"])
+order = [names[a] for a in areas if a in set(trend["region"])]
+trend_chart = charts.trend_chart(trend, unit="" if as_index else unit,
+                                 value_title=t("compare.index_title", start=period_label(start)) if as_index else name,
+                                 monthly=indicator.frequency == "monthly", decimals=indicator.decimals, order=order,
+                                 benchmarks=[names[view.benchmark], names[COUNTRY]], index_mode=as_index)
+st.altair_chart(trend_chart, width="stretch")
+for code in municipalities[:4]:
+    own = trend[trend["region"] == code].sort_values("period")
+    if len(own) >= 2:
+        st.markdown("- " + narrative.trend_text(names[code], name_in_sentence, own["period"].iloc[0], own["value"].iloc[0],
+                                                own["period"].iloc[-1], own["value"].iloc[-1],
+                                                "" if as_index else unit, indicator.decimals, indicator.polarity))
+st.caption(source)
+
+# --- map ------------------------------------------------------------------------------------------------------
+st.header(t("compare.map_title", period=period_label(period)), divider="gray")
+shapes = loading.municipality_shapes()
+map_values = table[(table["period"] == period) & table["region"].str.startswith("KU")]
+map_values = map_values.assign(name=map_values["region"].map(lambda c: registry.name(c, view.lang)))
+st.altair_chart(charts.map_chart(shapes.data, shapes.code_expression, map_values, value_title=name,
+                                 decimals=indicator.decimals, highlighted=municipalities), width="stretch")
+st.caption(t("compare.map_caption", boundaries=shapes.attribution, year=shapes.year) + " " + source)
+
+# --- share ----------------------------------------------------------------------------------------------------
+st.header(t("compare.share_title"), divider="gray")
+st.caption(t("compare.share_help"))
+st.code(state.share_link(), language=None)
