@@ -1,0 +1,250 @@
+"""The refresh engine: fetch the configured series, validate them and store them in the warehouse.
+
+One function, `refresh`, serves both `python -m sources refresh` and the app's refresh button (which draws its
+progress bar from the `progress` callback). A failing table or series is recorded in the warehouse status and
+reported with its reason; it never touches stored data, and the other series carry on.
+
+Adapters may offer two optional methods beyond the contract:
+- `fetch_batches(series_ids) -> list[list[str]]`: series fetched together (e.g. several contents of one PxWeb table);
+  each batch is one `fetch` call, so one failing table does not fail the others. Without it, one series per call.
+- `fetch_documents(progress=None) -> list[tuple[str, bytes, Provenance]]`: non-tabular data (e.g. boundaries),
+  stored with `Warehouse.write_document`. Documents are refreshed when no series filter is given.
+
+Adapters report progress with increments: `progress(requests=1, cells=n, message=...)` per request.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sources.contract import SourceError, now_iso, validate_frame
+from sources.http import make_session
+from sources.registry import build_adapters
+from sources.settings import ConfigError, Settings
+from sources.warehouse import Warehouse
+
+SNAPSHOT_KIND = "snapshot"  # the bundled data; the app seeds from it separately, so refresh skips it unless named
+UPDATED, UNCHANGED, FAILED = "updated", "unchanged", "failed"
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RefreshProgress:
+    """One step of a refresh, for a progress bar or a log line. Counts are totals so far."""
+
+    series_done: int
+    series_total: int
+    requests: int
+    cells: int
+    message: str = ""
+
+    @property
+    def fraction(self) -> float:
+        return self.series_done / self.series_total if self.series_total else 1.0
+
+
+RefreshProgressCallback = Callable[[RefreshProgress], None]
+
+
+@dataclass(frozen=True)
+class SeriesOutcome:
+    """What a refresh did to one series (or document): updated, unchanged, or failed with a reason."""
+
+    source: str
+    series: str
+    status: str
+    new: int = 0
+    changed: int = 0
+    rows: int = 0
+    reason: str = ""
+
+
+@dataclass
+class RefreshReport:
+    outcomes: list[SeriesOutcome] = field(default_factory=list)
+    requests: int = 0
+    cells: int = 0
+    started_at: str = field(default_factory=now_iso)
+    finished_at: str = ""
+
+    @property
+    def failed(self) -> list[SeriesOutcome]:
+        return [outcome for outcome in self.outcomes if outcome.status == FAILED]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def summary_table(self) -> str:
+        """A plain-text table of the outcomes, then the reasons of failures."""
+        header = ("source", "series", "status", "new", "changed", "rows")
+        rows = [
+            (o.source, o.series, o.status)
+            + ((str(o.new), str(o.changed), str(o.rows)) if o.status != FAILED else ("-", "-", "-"))
+            for o in self.outcomes
+        ]
+        widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+        lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in [header, *rows]]
+        lines.insert(1, "  ".join("-" * width for width in widths))
+        counts = {status: sum(o.status == status for o in self.outcomes) for status in (UPDATED, UNCHANGED, FAILED)}
+        lines.append(
+            f"{counts[UPDATED]} updated, {counts[UNCHANGED]} unchanged, {counts[FAILED]} failed; "
+            f"{self.requests} requests, {self.cells} cells."
+        )
+        for outcome in self.failed:
+            lines.append(f"FAILED {outcome.series}: {outcome.reason}")
+        return "\n".join(lines)
+
+
+class _Tracker:
+    """Turns adapters' increments into cumulative `RefreshProgress` events."""
+
+    def __init__(self, total: int, report: RefreshReport, callback: RefreshProgressCallback | None) -> None:
+        self.total = total
+        self.done = 0
+        self.report = report
+        self.callback = callback
+
+    def emit(self, message: str = "") -> None:
+        if self.callback is not None:
+            self.callback(RefreshProgress(self.done, self.total, self.report.requests, self.report.cells, message))
+
+    def adapter_progress(self, *, requests: int = 0, cells: int = 0, message: str = "") -> None:
+        self.report.requests += requests
+        self.report.cells += cells
+        self.emit(message)
+
+    def finished(self, outcome: SeriesOutcome) -> None:
+        self.report.outcomes.append(outcome)
+        self.done += 1
+        detail = outcome.reason if outcome.status == FAILED else f"{outcome.new} new, {outcome.changed} changed"
+        self.emit(f"{outcome.series}: {outcome.status} ({detail})")
+
+
+def refresh(
+    settings: Settings,
+    sources: list[str] | None = None,
+    series: list[str] | None = None,
+    progress: RefreshProgressCallback | None = None,
+    session=None,
+) -> RefreshReport:
+    """Refresh the named sources (default: all enabled except the snapshot) and series (default: all of them).
+
+    Raises ConfigError when a named source or series does not exist or a source cannot be built; source failures
+    are not raised but reported per series (and recorded in the warehouse status).
+    """
+    own_session = session is None
+    session = session or make_session(settings.user_agent)
+    try:
+        adapters = _build(settings, sources, session)
+        work = _plan(adapters, series)
+        report = RefreshReport()
+        with_documents = series is None
+        document_steps = sum(1 for adapter in adapters.values() if with_documents and _has_documents(adapter))
+        tracker = _Tracker(sum(len(ids) for _, ids in work) + document_steps, report, progress)
+        warehouse = Warehouse(settings.warehouse_dir)
+        tracker.emit("Starting refresh")
+        for adapter, series_ids in work:
+            _refresh_series(adapter, series_ids, warehouse, tracker)
+            if with_documents and _has_documents(adapter):
+                _refresh_documents(adapter, warehouse, tracker)
+        report.finished_at = now_iso()
+        tracker.emit("Refresh finished")
+        return report
+    finally:
+        if own_session:
+            session.close()
+
+
+def _build(settings: Settings, names: list[str] | None, session) -> dict:
+    if names:
+        unknown = [name for name in names if name not in settings.sources]
+        if unknown:
+            known = ", ".join(settings.sources) or "none"
+            raise ConfigError(f"No source named {', '.join(unknown)} in the configuration (configured: {known}).")
+        chosen = list(dict.fromkeys(names))
+    else:
+        chosen = [
+            name for name, config in settings.sources.items() if config.enabled and config.kind != SNAPSHOT_KIND
+        ]
+    # build_adapters treats an empty `only` as "all", which would bring the snapshot back in.
+    return build_adapters(settings, session=session, only=chosen) if chosen else {}
+
+
+def _plan(adapters: dict, series: list[str] | None) -> list[tuple[object, list[str]]]:
+    offered = {name: [info.id for info in adapter.describe()] for name, adapter in adapters.items()}
+    if series is None:
+        return [(adapters[name], ids) for name, ids in offered.items()]
+    wanted = list(dict.fromkeys(series))
+    unknown = [series_id for series_id in wanted if not any(series_id in ids for ids in offered.values())]
+    if unknown:
+        raise ConfigError(
+            f"No refreshable source offers the series {', '.join(unknown)} "
+            f"(searched: {', '.join(adapters) or 'no sources'}; the snapshot is searched only with --source snapshot)."
+        )
+    return [
+        (adapters[name], [series_id for series_id in wanted if series_id in ids])
+        for name, ids in offered.items()
+        if any(series_id in ids for series_id in wanted)
+    ]
+
+
+def _refresh_series(adapter, series_ids: list[str], warehouse: Warehouse, tracker: _Tracker) -> None:
+    batches = adapter.fetch_batches(series_ids) if hasattr(adapter, "fetch_batches") else [[i] for i in series_ids]
+    for batch in batches:
+        tracker.emit(f"{adapter.name}: fetching {', '.join(batch)}")
+        try:
+            fetched = {data.info.id: data for data in adapter.fetch(series_ids=batch, progress=tracker.adapter_progress)}
+        except Exception as exc:  # noqa: BLE001 - any failure of one batch must leave the others running
+            reason = _reason(exc, adapter.name)
+            for series_id in batch:
+                warehouse.record_failure(series_id, adapter.name, reason)
+                tracker.finished(SeriesOutcome(adapter.name, series_id, FAILED, reason=reason))
+            continue
+        for series_id in batch:
+            tracker.finished(_store(adapter.name, series_id, fetched.get(series_id), warehouse))
+
+
+def _store(source: str, series_id: str, data, warehouse: Warehouse) -> SeriesOutcome:
+    """Validate and write one fetched series; a failure is recorded and leaves the stored data as it was."""
+    try:
+        if data is None:
+            raise SourceError(f"{source}: the adapter returned no data for '{series_id}'.")
+        validate_frame(data.frame, f"{source} / {series_id}")
+        counts = warehouse.write(data)
+    except Exception as exc:  # noqa: BLE001 - reported per series, never lost
+        reason = _reason(exc, source)
+        warehouse.record_failure(series_id, source, reason)
+        return SeriesOutcome(source, series_id, FAILED, reason=reason)
+    status = UPDATED if counts["new"] or counts["changed"] else UNCHANGED
+    return SeriesOutcome(source, series_id, status, counts["new"], counts["changed"], counts["rows"])
+
+
+def _refresh_documents(adapter, warehouse: Warehouse, tracker: _Tracker) -> None:
+    label = f"documents:{adapter.name}"
+    tracker.emit(f"{adapter.name}: fetching documents")
+    try:
+        documents = adapter.fetch_documents(progress=tracker.adapter_progress)
+        for name, payload, provenance in documents:
+            warehouse.write_document(name, payload, provenance)
+    except Exception as exc:  # noqa: BLE001 - a failed document must not stop the series of other sources
+        reason = _reason(exc, adapter.name)
+        warehouse.record_failure(label, adapter.name, reason)
+        tracker.finished(SeriesOutcome(adapter.name, label, FAILED, reason=reason))
+        return
+    tracker.finished(SeriesOutcome(adapter.name, label, UPDATED, new=len(documents), rows=len(documents)))
+
+
+def _has_documents(adapter) -> bool:
+    return callable(getattr(adapter, "fetch_documents", None))
+
+
+def _reason(exc: Exception, source: str) -> str:
+    if isinstance(exc, SourceError):
+        return str(exc)
+    # Not a source failure but a bug or an unexpected answer: keep the traceback in the log, the gist in the report.
+    log.exception("Unexpected error while refreshing %s", source)
+    return f"{source}: unexpected {type(exc).__name__}: {exc}"
