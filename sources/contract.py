@@ -156,10 +156,10 @@ def validate_frame(frame: pd.DataFrame, context: str) -> pd.DataFrame:
         raise SchemaChanged(f"{context}: the source returned no rows; the warehouse keeps its previous data.")
     if not pd.api.types.is_float_dtype(frame["value"]):
         raise SchemaChanged(f"{context}: values are not numbers ({frame['value'].dtype}).")
-    bad_regions = frame.loc[~frame["region"].astype(str).str.match(REGION_CODE), "region"].unique()
+    bad_regions = frame.loc[~frame["region"].astype(str).str.fullmatch(REGION_CODE), "region"].unique()
     if len(bad_regions):
         raise SchemaChanged(f"{context}: unknown region codes {', '.join(map(str, bad_regions[:5]))}.")
-    bad_periods = frame.loc[~frame["period"].astype(str).str.match(PERIOD_CODE), "period"].unique()
+    bad_periods = frame.loc[~frame["period"].astype(str).str.fullmatch(PERIOD_CODE), "period"].unique()
     if len(bad_periods):
         raise SchemaChanged(f"{context}: unknown period codes {', '.join(map(str, bad_periods[:5]))}.")
     if frame.duplicated(["series", "region", "period"]).any():

@@ -108,11 +108,14 @@ def test_successful_write_is_recorded_in_status(filled):
         ([("KU91", "2021", 1.0)], "unknown region codes KU91"),
         ([("KU091", "2021-13", 1.0)], "unknown period codes 2021-13"),
         ([("KU091", "21", 1.0)], "unknown period codes 21"),
+        ([("KU091\n", "2021", 1.0)], "unknown region codes KU091"),
+        ([("KU091", "2021\n", 1.0)], "unknown period codes 2021"),
         ([("KU091", "2021", 1.0), ("KU091", "2021", 2.0)], "duplicate rows"),
         ([("KU091", "2021", np.inf)], "infinite"),
         ([], "no rows"),
     ],
-    ids=["bad-region", "short-municipality-code", "month-13", "two-digit-year", "duplicates", "infinite", "empty"],
+    ids=["bad-region", "short-municipality-code", "month-13", "two-digit-year", "region-trailing-newline",
+         "period-trailing-newline", "duplicates", "infinite", "empty"],
 )
 def test_invalid_frame_raises_schema_changed_and_leaves_old_file_byte_identical(filled, rows, problem):
     path = filled.path_for(SERIES)
