@@ -524,7 +524,9 @@ def parse_metadata(payload: Any, path: str, url: str, context: str) -> PxTable:
         except (KeyError, TypeError) as exc:
             raise SchemaChanged(f"{context}: a variable in the table metadata lacks {exc}.") from None
         if len(variable.values) != len(variable.value_texts):
-            raise SchemaChanged(f"{context}: variable '{variable.text}' has {len(values)} values but {len(texts)} texts.")
+            raise SchemaChanged(
+                f"{context}: variable '{variable.text}' has {len(values)} values but {len(texts)} texts."
+            )
         variables.append(variable)
     time = find_time_variable(variables)
     if time is None:
@@ -671,7 +673,10 @@ def split_query(regions: int, times: int, other_cells: int, max_cells: int) -> l
 def query_body(selection: dict[str, list[str]]) -> dict[str, Any]:
     """The POST body of a PxWeb v1 data query for explicit values, answered as json-stat2."""
     return {
-        "query": [{"code": code, "selection": {"filter": "item", "values": list(values)}} for code, values in selection.items()],
+        "query": [
+            {"code": code, "selection": {"filter": "item", "values": list(values)}}
+            for code, values in selection.items()
+        ],
         "response": {"format": "json-stat2"},
     }
 
@@ -803,5 +808,7 @@ def _positive_int(value: Any) -> int | None:
 
 
 def _validation_problems(exc: ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(part) for part in error['loc']) or 'value'}: {error['msg']}" for error in exc.errors())
+    return "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or 'value'}: {error['msg']}" for error in exc.errors()
+    )
 

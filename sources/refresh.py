@@ -197,15 +197,16 @@ def _refresh_series(adapter, series_ids: list[str], warehouse: Warehouse, tracke
     for batch in batches:
         tracker.emit(f"{adapter.name}: fetching {', '.join(batch)}")
         try:
-            fetched = {data.info.id: data for data in adapter.fetch(series_ids=batch, progress=tracker.adapter_progress)}
+            fetched = adapter.fetch(series_ids=batch, progress=tracker.adapter_progress)
         except Exception as exc:  # noqa: BLE001 - any failure of one batch must leave the others running
             reason = _reason(exc, adapter.name)
             for series_id in batch:
                 warehouse.record_failure(series_id, adapter.name, reason)
                 tracker.finished(SeriesOutcome(adapter.name, series_id, FAILED, reason=reason))
             continue
+        by_id = {data.info.id: data for data in fetched}
         for series_id in batch:
-            tracker.finished(_store(adapter.name, series_id, fetched.get(series_id), warehouse))
+            tracker.finished(_store(adapter.name, series_id, by_id.get(series_id), warehouse))
 
 
 def _store(source: str, series_id: str, data, warehouse: Warehouse) -> SeriesOutcome:

@@ -129,7 +129,8 @@ class FakePxWeb:
         payload = json_stat2_answer(table, query)
         cells = math.prod(payload["size"])
         table.posted_cells.append(cells)
-        limit = min(self.config.get("maxValues", math.inf), self.config.get("maxCells", math.inf)) if self.config else math.inf
+        limits = self.config or {}
+        limit = min(limits.get("maxValues", math.inf), limits.get("maxCells", math.inf))
         if cells > limit:
             return 403, {"Content-Type": "text/plain"}, b"Too many values selected"
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")

@@ -292,7 +292,8 @@ def test_traficom_whole_country_is_mapped_and_two_power_sources_come_from_one_qu
         path="TraFi/Liikennekaytossa_olevat_ajoneuvot/010_kanta_tau_101",
         title="Liikennekäytössä olevat henkilöautot (constructed)",
         variables=[
-            variable("Alue", "Alue", ["MA1", "MA07", "KU098", "KU111"], ["Koko maa", "Päijät-Häme", "Hollola", "Heinola"]),
+            variable("Alue", "Alue", ["MA1", "MA07", "KU098", "KU111"],
+                     ["Koko maa", "Päijät-Häme", "Hollola", "Heinola"]),
             variable("Merkki", "Merkki", ["YH", "Toyota", "Skoda"], ["Yhteensä", "Toyota", "Skoda"]),
             variable("Käyttövoima", "Käyttövoima", ["YH", "01", "02", "04"],
                      ["Yhteensä", "Bensiini", "Diesel", "Sähkö"]),

@@ -21,7 +21,7 @@ import pytest
 
 from sources.base import ConfiguredAdapter
 from sources.contract import Provenance, SeriesData, now_iso, tidy_frame
-from sources.refresh import FAILED, UNCHANGED, UPDATED, RefreshProgress, refresh
+from sources.refresh import UNCHANGED, UPDATED, RefreshProgress, refresh
 from sources.registry import BUILTIN_KINDS
 from sources.settings import ConfigError, load_settings
 from sources.warehouse import Warehouse
