@@ -352,7 +352,7 @@ class PxWebAdapter(ConfiguredAdapter):
         region_values = [
             code
             for code in table.region.values
-            if REGION_CODE.match(region_map.get(code, code))
+            if REGION_CODE.fullmatch(region_map.get(code, code))
             and (wanted_regions is None or region_map.get(code, code) in wanted_regions)
         ]
         if not region_values:
@@ -446,7 +446,7 @@ class PxWebAdapter(ConfiguredAdapter):
         region = _map_categories(rows[table.region.code], lambda code: region_map.get(code, code))
         period = _map_categories(rows[table.time.code], normalise_period)
         # Codes outside the official forms (a Traficom sub-area, a host's own aggregate) are not ours to store.
-        known = np.array([bool(REGION_CODE.match(code)) for code in region.categories], dtype=bool)[region.codes]
+        known = np.array([bool(REGION_CODE.fullmatch(code)) for code in region.categories], dtype=bool)[region.codes]
         return tidy_frame(
             plan.series.id,
             np.asarray(region)[known],
@@ -561,7 +561,7 @@ def find_region_variable(variables: list[PxVariable]) -> PxVariable | None:
     """
     candidates = []
     for variable in variables:
-        area_codes = sum(1 for value in variable.values if AREA_VALUE.match(value))
+        area_codes = sum(1 for value in variable.values if AREA_VALUE.fullmatch(value))
         by_text = variable.text.strip().casefold().startswith(REGION_VARIABLE_TEXTS)
         if variable.map or by_text or area_codes >= 2:
             candidates.append((area_codes, bool(variable.map), by_text, variable))
@@ -637,9 +637,9 @@ def select_times(
 
 def normalise_period(code: str) -> str | None:
     """PxWeb time code to the tidy period: `2024` -> `2024`, `2024M05` -> `2024-05`; None for other forms."""
-    if PERIOD_YEAR.match(code):
+    if PERIOD_YEAR.fullmatch(code):
         return code
-    month = PERIOD_MONTH.match(code)
+    month = PERIOD_MONTH.fullmatch(code)
     return f"{month.group(1)}-{month.group(2)}" if month else None
 
 
