@@ -167,7 +167,7 @@ def get_registry() -> RegionRegistry:
 def carry_to_current(frame: pd.DataFrame, measure: str, weights: pd.DataFrame | None = None) -> pd.DataFrame:
     """Recode municipalities merged since the data was published onto the current division.
 
-    `measure == "count"`: rows that now share a code, region and period are summed (missing only if all are).
+    `measure == "count"`: rows that now share a code, region and period are summed; missing if any part is.
     A rate with `weights` (its real denominator per old region and period, columns `region, period, weight`) is
     recombined as sum(rate x denominator) / sum(denominator), i.e. from summed numerators and denominators.
     A rate without its denominator cannot be recombined, so the current municipality gets a missing value for the
@@ -182,7 +182,10 @@ def carry_to_current(frame: pd.DataFrame, measure: str, weights: pd.DataFrame | 
         return recoded
     plain = recoded[~touched]
     if measure == "count":
-        combined = recoded[touched].groupby(keys, as_index=False, observed=True)["value"].sum(min_count=1)
+        # A sum with a missing part would pass a fraction of the municipality off as the whole: missing instead.
+        grouped = recoded[touched].groupby(keys, observed=True)["value"]
+        sums = grouped.sum().where(grouped.count() == grouped.size())
+        combined = sums.rename("value").reset_index()
     elif weights is not None:
         weighted = frame[touched.to_numpy()].merge(weights, on=["region", "period"], how="left")
         weighted = weighted.assign(

@@ -95,7 +95,7 @@ comparison_chart = charts.comparison_chart(
 )
 chart_tab, table_tab = st.tabs([t("tab.compare"), t("tab.table")])
 with chart_tab:
-    st.altair_chart(comparison_chart, width="stretch")
+    views.show_chart(comparison_chart)
 with table_tab:
     shown = comparison.assign(
         status=comparison["status"].map(views.status_labels()),
@@ -158,7 +158,7 @@ trend_chart = charts.trend_chart(trend, unit="" if as_index else unit,
                                  value_title=t("compare.index_title", start=period_label(start)) if as_index else name,
                                  monthly=indicator.frequency == "monthly", decimals=indicator.decimals, order=order,
                                  benchmarks=[names[view.benchmark], names[COUNTRY]], index_mode=as_index)
-st.altair_chart(trend_chart, width="stretch")
+views.show_chart(trend_chart)
 for code in municipalities[:4]:
     own = trend[trend["region"] == code].sort_values("period")
     if len(own) >= 2:
@@ -172,8 +172,8 @@ st.header(t("compare.map_title", period=period_label(period)), divider="gray")
 shapes = loading.municipality_shapes()
 map_values = table[(table["period"] == period) & table["region"].str.startswith("KU")]
 map_values = map_values.assign(name=map_values["region"].map(lambda c: registry.name(c, view.lang)))
-st.altair_chart(charts.map_chart(shapes.data, shapes.code_expression, map_values, value_title=name,
-                                 decimals=indicator.decimals, highlighted=municipalities), width="stretch")
+views.show_chart(charts.map_chart(shapes.data, shapes.code_expression, map_values, value_title=name,
+                                  decimals=indicator.decimals, highlighted=municipalities))
 st.caption(t("compare.map_caption", boundaries=shapes.attribution, year=shapes.year) + " " + source)
 
 # --- share ----------------------------------------------------------------------------------------------------

@@ -247,3 +247,15 @@ def test_country_sum_over_all_municipalities(registry):
     result = aggregate_counts(rows, ["SSS", "KR1"], registry)
     assert value_of(result, "SSS", "2020") == 616.0
     assert value_of(result, "KR1", "2020") == 2.0 * len(registry.members("KR1"))
+
+
+def test_merged_count_with_a_missing_part_is_missing_not_a_partial_sum():
+    # Constructed: Pertunmaa (KU588) has no vacancy figure for a month in which Mäntyharju (KU507) has one. The merged
+    # Mäntyharju must not show Mäntyharju's own figure as if it were the whole new municipality.
+    carried = carry_to_current(
+        frame([("s", "KU588", "2019-01", np.nan), ("s", "KU507", "2019-01", 40.0),
+               ("s", "KU588", "2019-02", 3.0), ("s", "KU507", "2019-02", 41.0)]),
+        "count",
+    ).set_index("period")["value"]
+    assert np.isnan(carried["2019-01"])
+    assert carried["2019-02"] == 44.0

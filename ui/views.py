@@ -86,27 +86,36 @@ def indicator_panel(indicator: Indicator, municipalities: list[str], benchmark: 
     benchmarks = [names[code] for code in areas if code not in municipalities]
     unit = unit_text(indicator)
     name = pick(indicator.name.as_dict())
-    trend_tab, compare_tab, table_tab = st.tabs([t("tab.trend"), t("tab.compare"), t("tab.table")])
-    with trend_tab:
-        chart = charts.trend_chart(rows, unit=unit, value_title=name, monthly=indicator.frequency == "monthly",
-                                   decimals=indicator.decimals, order=order, benchmarks=benchmarks)
-        st.altair_chart(chart, width="stretch")
-    with compare_tab:
-        period = latest_period(rows, municipalities)
-        latest = rows[rows["period"] == period]
-        latest = latest.set_index("name").reindex([n for n in order if n in set(latest["name"])]).reset_index()
-        latest = latest.assign(status=["benchmark" if n in benchmarks else "not_compared" for n in latest["name"]])
-        st.markdown(f"**{name}, {period_label(period)}**")
-        chart = charts.comparison_chart(latest, unit=unit, value_title=name, decimals=indicator.decimals,
-                                        status_labels=status_labels())
-        st.altair_chart(chart, width="stretch")
-    with table_tab:
-        wide = rows.pivot_table(index="period", columns="name", values="value", aggfunc="first")
-        wide = wide[[n for n in order if n in wide.columns]].sort_index(ascending=False)
-        wide.index = [period_label(p) for p in wide.index]
-        st.dataframe(wide.map(lambda v: number(v, indicator.decimals)), width="stretch", height=260)
+    # Lazy tabs: only the open tab's content is computed, so a page of many indicators reruns quickly.
+    trend_tab, compare_tab, table_tab = st.tabs([t("tab.trend"), t("tab.compare"), t("tab.table")],
+                                                key=f"tabs_{indicator.id}", on_change="rerun")
+    if trend_tab.open:
+        with trend_tab:
+            show_chart(charts.trend_chart(rows, unit=unit, value_title=name, monthly=indicator.frequency == "monthly",
+                                          decimals=indicator.decimals, order=order, benchmarks=benchmarks))
+    if compare_tab.open:
+        with compare_tab:
+            period = latest_period(rows, municipalities)
+            latest = rows[rows["period"] == period]
+            latest = latest.set_index("name").reindex([n for n in order if n in set(latest["name"])]).reset_index()
+            latest = latest.assign(status=["benchmark" if n in benchmarks else "not_compared" for n in latest["name"]])
+            st.markdown(f"**{name}, {period_label(period)}**")
+            show_chart(charts.comparison_chart(latest, unit=unit, value_title=name, decimals=indicator.decimals,
+                                               status_labels=status_labels()))
+    if table_tab.open:
+        with table_tab:
+            wide = rows.pivot_table(index="period", columns="name", values="value", aggfunc="first")
+            wide = wide[[n for n in order if n in wide.columns]].sort_index(ascending=False)
+            wide.index = [period_label(p) for p in wide.index]
+            st.dataframe(wide.map(lambda v: number(v, indicator.decimals)), width="stretch", height=260)
     st.caption(source_line(rows))
     stale_warning(rows)
+
+
+def show_chart(chart) -> None:
+    """Draw an Altair chart. The spec is built without Altair's JSON-schema validation, which would take most of a
+    page run; the chart builders are validated in their own tests instead."""
+    st.vega_lite_chart(chart.to_dict(validate=False), width="stretch")
 
 
 def status_labels() -> dict[str, str]:
