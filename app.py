@@ -11,7 +11,7 @@ from indicators.catalogue import CatalogueError
 from sources.settings import ConfigError
 from ui import loading
 from ui.i18n import LANGUAGES, pick, set_language, t
-from ui.state import LANGUAGE_LABELS, benchmark_options, option_label
+from ui.state import LANGUAGE_LABELS, benchmark_options, option_labels
 
 st.set_page_config(page_title="Tiedolla", page_icon="📊", layout="wide")
 
@@ -32,7 +32,7 @@ def sidebar(default_language: str, default_municipalities: list[str], default_be
     set_language(lang)
     registry = loading.regions()
     municipalities = registry.codes("municipality")
-    labels = {code: option_label(registry, code) for code in municipalities}
+    labels = option_labels(registry, tuple(municipalities))
     notices += invalid_url_values("municipalities", set(labels.values()))
     st.sidebar.multiselect(
         t("sidebar.municipalities"), municipalities,
@@ -41,7 +41,7 @@ def sidebar(default_language: str, default_municipalities: list[str], default_be
         help=t("sidebar.municipalities_help"),
     )
     areas = benchmark_options(registry)
-    area_labels = {code: option_label(registry, code) for code in areas}
+    area_labels = option_labels(registry, tuple(areas))
     notices += invalid_url_values("benchmark", set(area_labels.values()))
     st.sidebar.selectbox(
         t("sidebar.benchmark"), areas,

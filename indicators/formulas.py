@@ -148,8 +148,9 @@ class Engine:
             return empty_result()
         result = result.assign(numerator=result.get("numerator", np.nan), denominator=result.get("denominator", np.nan))
         result = result[RESULT_COLUMNS].sort_values(KEYS, ignore_index=True)
+        # origin repeats a few long strings: a category halves the size of cached tables.
         return result.astype({"region": "string", "period": "string", "value": "float64",
-                              "numerator": "float64", "denominator": "float64", "origin": "string"})
+                              "numerator": "float64", "denominator": "float64", "origin": "category"})
 
 
 def _period_minus(periods: pd.Series, steps: int) -> pd.Series:

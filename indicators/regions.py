@@ -103,14 +103,23 @@ class RegionRegistry:
         self.municipalities = self.municipalities.sort_values("code", ignore_index=True)
         self.areas = pd.concat(areas, ignore_index=True).set_index("code")
         self._membership: pd.DataFrame | None = None
+        self._names: dict[str, dict[str, str]] | None = None
         for column in ("name_fi", "name_sv", "name_en"):
             self.areas[column] = self.areas[column].str.strip()
 
     # --- look-ups ---------------------------------------------------------------------------------------------
 
     def name(self, code: str, lang: str = "fi") -> str:
-        if code in self.areas.index:
-            return str(self.areas.at[code, f"name_{lang}"] or self.areas.at[code, "name_fi"])
+        """The area's name in `lang` (Finnish where it has none); an old merged code gives its old name."""
+        if self._names is None:
+            self._names = {
+                language: {code: str(name or finnish) for code, name, finnish in
+                           zip(self.areas.index, self.areas[f"name_{language}"], self.areas["name_fi"])}
+                for language in ("fi", "sv", "en")
+            }
+        found = self._names.get(lang, self._names["fi"]).get(code)
+        if found is not None:
+            return found
         merged = next((m for m in MERGERS if m.old_code == code), None)
         return merged.old_name if merged else code
 

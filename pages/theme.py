@@ -18,7 +18,8 @@ st.write(pick(theme.description.as_dict()))
 if not view.municipalities:
     st.info(t("theme.pick_municipalities"), icon="👈")
 
-headline = next((i for i in theme.indicators if not loading.indicator_table(i).empty), None)
+coverage = loading.coverage()
+headline = next((i for i in theme.indicators if coverage.get(i.id)), None)
 if headline is not None and view.municipalities:
     views.key_figures(headline, view.municipalities, view.benchmark)
 
@@ -33,6 +34,14 @@ for kind in ("situational", "structural"):
         continue
     st.header(t(f"section.{kind}"), divider="gray")
     st.caption(t(f"section.{kind}_help"))
-    for indicator in indicators:
-        with st.container(border=True):
-            views.indicator_panel(indicator, view.municipalities, view.benchmark)
+    for position, indicator in enumerate(indicators):
+        span = coverage.get(indicator.id)
+        label = pick(indicator.name.as_dict()) + " · " + (
+            views.period_span(span) if span else t("indicator.not_fetched_short"))
+        # Panels compute only when open (lazy), so a theme of many indicators stays quick to rerun; the first
+        # indicator of each section is open to start with.
+        panel = st.expander(label, expanded=position == 0, key=f"panel_{indicator.id}", on_change="rerun",
+                            icon=None if span else ":material/hourglass_empty:")
+        if panel.open:
+            with panel:
+                views.indicator_panel(indicator, view.municipalities, view.benchmark)

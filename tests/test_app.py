@@ -48,6 +48,11 @@ def test_employment_key_figure_for_hollola_equals_the_raw_file(employment):
     assert set(metrics) == {"Asikkala", "Heinola", "Hollola", "Orimattila"}
 
 
+def test_employment_page_draws_the_open_panels_charts(employment):
+    # The first indicator of each section is open: its trend chart is drawn (the others compute when opened).
+    assert len(employment.get("vega_lite_chart")) == 2
+
+
 def test_employment_page_has_both_sections_charts_and_source_lines(employment):
     headers = [header.value for header in employment.header]
     assert any("Tilannekuva" in header for header in headers)
@@ -58,9 +63,21 @@ def test_employment_page_has_both_sections_charts_and_source_lines(employment):
 
 
 def test_indicator_without_data_says_not_fetched_yet(employment):
-    infos = " ".join(info.value for info in employment.info)
-    assert "ei ole vielä haettu" in infos
-    assert "sotkanet.long_term_unemployed_share" in infos
+    labels = [expander.label for expander in employment.expander]
+    assert "Pitkäaikaistyöttömät · ei vielä haettu" in labels
+    assert "Työttömyysaste · tammikuu 2006 – lokakuu 2020" in labels
+
+
+def test_offline_climate_theme_explains_every_indicator_instead_of_empty_charts():
+    at = open_page(run_app(), "climate")
+    assert not at.exception
+    infos = " ".join(info.value for info in at.info)
+    # The open panel of each section explains the definition and what to do; no chart is drawn without data.
+    assert infos.count("ei ole vielä haettu") == 2
+    assert "syke.emissions_total" in infos
+    assert not at.get("vega_lite_chart")
+    headers = [header.value for header in at.header]
+    assert any("Tilannekuva" in h for h in headers) and any("Rakenteelliset" in h for h in headers)
 
 
 def test_every_theme_page_and_the_about_page_render_without_exception():

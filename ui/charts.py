@@ -9,6 +9,10 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+# Altair validates every schema object as it is built ("debug mode"), which costs more than building the page. The
+# builders' output is validated once in the tests (`chart.to_dict()` validates), so skip it at run time.
+alt.utils.schemapi.disable_debug_mode()
+
 # Colour-blind-safe categorical palette (Okabe-Ito) for municipalities; benchmarks are grey and dashed.
 MUNICIPALITY_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 BENCHMARK_COLOURS = ["#555555", "#999999", "#BBBBBB"]
@@ -20,38 +24,80 @@ STATUS_COLOURS = {
 CHART_HEIGHT = 300
 
 
+def records(frame: pd.DataFrame) -> list[dict]:
+    """A frame as plain JSON-ready records (missing -> None), built column-wise because it runs on every page run."""
+    columns = []
+    for name in frame.columns:
+        column = frame[name]
+        values = column.to_numpy(dtype=object, na_value=None) if column.dtype != bool else column.to_numpy()
+        columns.append(values.tolist())
+    names = list(frame.columns)
+    return [dict(zip(names, row)) for row in zip(*columns)]
+
+
+def to_vega_lite(chart: alt.TopLevelMixin) -> dict:
+    """The Vega-Lite spec of a chart, built quickly for display.
+
+    Inline data (DataFrames, `alt.Data(values=...)`) is lifted into the spec's top-level `datasets` as plain records,
+    so Altair neither sanitises frames nor walks every record while serialising; the result is the same chart.
+    """
+    datasets: dict[str, object] = {}
+
+    def lift(node):
+        data = getattr(node, "data", alt.Undefined)
+        values, data_format = None, alt.Undefined
+        if isinstance(data, pd.DataFrame):
+            values = records(data)
+        elif isinstance(data, alt.Data) and data._get("values", alt.Undefined) is not alt.Undefined:
+            values, data_format = data.values, data._get("format", alt.Undefined)
+        if values is not None or getattr(node, "layer", alt.Undefined) is not alt.Undefined:
+            node = node.copy(deep=False)
+        if values is not None:
+            name = f"tiedolla_{len(datasets)}"
+            datasets[name] = values
+            node.data = alt.Data(name=name) if data_format is alt.Undefined else alt.Data(name=name, format=data_format)
+        if getattr(node, "layer", alt.Undefined) is not alt.Undefined:
+            node.layer = [lift(layer) for layer in node.layer]
+        return node
+
+    spec = lift(chart).to_dict(validate=False)
+    spec["datasets"] = {**spec.get("datasets", {}), **datasets}
+    return spec
+
+
 def period_to_date(periods: pd.Series) -> pd.Series:
-    """`2024` -> 2024-07-01 (mid-year, so annual points sit in the middle of their year); `2024-05` -> 2024-05-01."""
-    monthly = periods.str.len() == 7
-    text = periods.where(monthly, periods + "-07").astype(str) + "-01"
-    return pd.to_datetime(text, format="%Y-%m-%d")
+    """`2024` -> `2024-01-01` (on the year's axis tick); `2024-05` -> `2024-05-01`, as ISO date strings."""
+    periods = periods.astype(str)
+    return periods.where(periods.str.len() == 7, periods + "-01") + "-01"
 
 
 def trend_chart(frame: pd.DataFrame, *, unit: str, value_title: str, monthly: bool, decimals: int,
                 order: list[str], benchmarks: list[str], index_mode: bool = False) -> alt.Chart:
     """Lines over time, one per area; `frame` has name, period, value. Benchmarks are dashed grey lines."""
-    data = frame.assign(date=period_to_date(frame["period"].astype(str)),
-                        benchmark=frame["name"].isin(benchmarks))
-    colours = []
+    # Only three columns go to the browser: the chart reruns with every selection, and data size is its cost.
+    data = frame.assign(date=period_to_date(frame["period"]))[["name", "date", "value"]]
+    colours, dashes = [], []
     municipal_index = benchmark_index = 0
     for name in order:
         if name in benchmarks:
             colours.append(BENCHMARK_COLOURS[benchmark_index % len(BENCHMARK_COLOURS)])
+            dashes.append([5, 3])
             benchmark_index += 1
         else:
             colours.append(MUNICIPALITY_COLOURS[municipal_index % len(MUNICIPALITY_COLOURS)])
+            dashes.append([1, 0])
             municipal_index += 1
     time_format = "%m/%Y" if monthly else "%Y"
     value_format = f",.{decimals}f"
     base = alt.Chart(data).encode(
-        x=alt.X("date:T", title=None, axis=alt.Axis(format=time_format)),
+        x=alt.X("date:T", title=None,
+                axis=alt.Axis(format=time_format) if monthly else alt.Axis(format="%Y", tickCount="year")),
         y=alt.Y("value:Q", title=f"{value_title} ({unit})" if unit and not index_mode else value_title,
                 scale=alt.Scale(zero=False)),
         color=alt.Color("name:N", title=None, sort=order, scale=alt.Scale(domain=order, range=colours),
                         legend=alt.Legend(orient="bottom", columns=4)),
-        strokeDash=alt.StrokeDash("benchmark:N", legend=None,
-                                  scale=alt.Scale(domain=[False, True], range=[[1, 0], [5, 3]])),
-        tooltip=[alt.Tooltip("name:N", title=" "), alt.Tooltip("period:N", title=" "),
+        strokeDash=alt.StrokeDash("name:N", legend=None, scale=alt.Scale(domain=order, range=dashes)),
+        tooltip=[alt.Tooltip("name:N", title=" "), alt.Tooltip("date:T", title=" ", format=time_format),
                  alt.Tooltip("value:Q", title=value_title, format=value_format)],
     )
     lines = base.mark_line(strokeWidth=2.5, point=not monthly)
@@ -63,16 +109,19 @@ def comparison_chart(frame: pd.DataFrame, *, unit: str, value_title: str, decima
                      benchmark_name: str | None = None) -> alt.LayerChart:
     """Horizontal bars per area for one period, coloured by `status`, with 95 % intervals where `lower`/`upper`
     exist and a vertical rule at the benchmark value."""
-    data = frame.assign(status_label=frame["status"].map(status_labels).fillna(frame["status"]))
-    used = [status for status in STATUS_COLOURS if status in set(data["status"])]
-    order = data["name"].tolist()
+    frame = frame.assign(status_label=frame["status"].map(status_labels).fillna(frame["status"]))
+    used = [status for status in STATUS_COLOURS if status in set(frame["status"])]
+    order = frame["name"].tolist()
+    has_interval = "lower" in frame and frame["lower"].notna().any()
+    columns = ["name", "value", "status", "status_label"] + (["lower", "upper"] if has_interval else [])
+    data = frame[columns]
     value_format = f",.{decimals}f"
     tooltip = [alt.Tooltip("name:N", title=" "), alt.Tooltip("value:Q", title=value_title, format=value_format),
                alt.Tooltip("status_label:N", title=" ")]
-    if "lower" in data and data["lower"].notna().any():
+    if has_interval:
         tooltip += [alt.Tooltip("lower:Q", title="95 % −", format=value_format),
                     alt.Tooltip("upper:Q", title="95 % +", format=value_format)]
-    bars = alt.Chart(data).mark_bar().encode(
+    bars = alt.Chart().mark_bar().encode(
         y=alt.Y("name:N", title=None, sort=order),
         x=alt.X("value:Q", title=f"{value_title} ({unit})" if unit else value_title),
         color=alt.Color("status_label:N", title=None,
@@ -82,19 +131,20 @@ def comparison_chart(frame: pd.DataFrame, *, unit: str, value_title: str, decima
         tooltip=tooltip,
     )
     layers = [bars]
-    if "lower" in data and data["lower"].notna().any():
-        layers.append(alt.Chart(data).mark_errorbar(ticks=True, color="#222222").encode(
+    if has_interval:
+        layers.append(alt.Chart().mark_errorbar(ticks=True, color="#222222").encode(
             y=alt.Y("name:N", sort=order), x=alt.X("lower:Q", title=None), x2="upper:Q"))
-    labels = alt.Chart(data).mark_text(align="left", dx=4, color="#222222").encode(
+    labels = alt.Chart().mark_text(align="left", dx=4, color="#222222").encode(
         y=alt.Y("name:N", sort=order), x="value:Q", text=alt.Text("value:Q", format=value_format))
     layers.append(labels)
+    chart = alt.layer(*layers, data=data)
     if benchmark_value is not None:
         rule = pd.DataFrame({"value": [benchmark_value], "name": [benchmark_name or ""]})
-        layers.append(alt.Chart(rule).mark_rule(color="#333333", strokeDash=[4, 3], strokeWidth=2).encode(
+        chart = chart + alt.Chart(rule).mark_rule(color="#333333", strokeDash=[4, 3], strokeWidth=2).encode(
             x="value:Q", tooltip=[alt.Tooltip("name:N", title=" "),
-                                  alt.Tooltip("value:Q", title=value_title, format=value_format)]))
+                                  alt.Tooltip("value:Q", title=value_title, format=value_format)])
     # A step per bar (not a fixed height) keeps bars readable however many areas are compared.
-    return alt.layer(*layers).properties(height=alt.Step(30), width="container")
+    return chart.properties(height=alt.Step(30), width="container")
 
 
 def map_chart(shapes: alt.Data, code_expression: str, values: pd.DataFrame, *, value_title: str, decimals: int,
@@ -104,13 +154,15 @@ def map_chart(shapes: alt.Data, code_expression: str, values: pd.DataFrame, *, v
     value_format = f",.{decimals}f"
     lookup = alt.LookupData(values[["region", "name", "value"]], "region", ["name", "value"])
     base = alt.Chart(shapes).transform_calculate(code=code_expression).transform_lookup(lookup="code", from_=lookup)
-    fill = base.mark_geoshape(stroke="white", strokeWidth=0.25).encode(
-        color=alt.condition("isValid(datum.value)",
-                            alt.Color("value:Q", title=value_title, scale=alt.Scale(scheme=scheme),
-                                      legend=alt.Legend(orient="top-left", format=value_format, gradientLength=160)),
-                            alt.value("#e6e6e6")),
+    # Every municipality is drawn grey first; those with a value are coloured on top (a missing value stays grey,
+    # never the lowest colour of the scale).
+    background = base.mark_geoshape(fill="#e6e6e6", stroke="white", strokeWidth=0.25).encode(
+        tooltip=[alt.Tooltip("name:N", title=" ")])
+    fill = base.transform_filter("isValid(datum.value)").mark_geoshape(stroke="white", strokeWidth=0.25).encode(
+        color=alt.Color("value:Q", title=value_title, scale=alt.Scale(scheme=scheme),
+                        legend=alt.Legend(orient="top-left", format=value_format, gradientLength=160)),
         tooltip=[alt.Tooltip("name:N", title=" "), alt.Tooltip("value:Q", title=value_title, format=value_format)],
     )
     selected = "indexof(" + repr(list(highlighted)).replace("'", '"') + ", datum.code) >= 0"
     outline = base.transform_filter(selected).mark_geoshape(fill=None, stroke="#d7191c", strokeWidth=1.8)
-    return alt.layer(fill, outline).project(type="mercator").properties(height=560, width="container")
+    return alt.layer(background, fill, outline).project(type="mercator").properties(height=560, width="container")

@@ -9,6 +9,7 @@ Failures are not cached (Streamlit does not cache a raised exception).
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,7 @@ from sources.warehouse import Warehouse
 CACHE_TTL_S = 3600  # an upper bound; the data version in every key already makes a refresh visible at once
 CACHE_MAX_ENTRIES = 256
 _seed_lock = threading.Lock()
+_seeded: set[str] = set()  # warehouse directories already checked against the snapshot in this process
 
 
 def settings() -> Settings:
@@ -44,19 +46,34 @@ def regions() -> RegionRegistry:
 
 
 def ensure_warehouse() -> list[str]:
-    """Fill the warehouse from the bundled snapshot where it lacks series (first start). Thread-safe."""
+    """Fill the warehouse from the bundled snapshot where it lacks series (first start). Thread-safe; checked once
+    per process and warehouse, not on every page run."""
+    root = str(settings().warehouse_dir)
+    if root in _seeded:
+        return []
     with _seed_lock:
-        return seed_warehouse(settings())
+        copied = [] if root in _seeded else seed_warehouse(settings())
+        _seeded.add(root)
+        return copied
+
+
+_VERSION_MEMO_S = 0.5  # one page run asks many times; a refresh is seen within half a second
+_version_memo: dict[str, tuple[float, str]] = {}
 
 
 def data_version() -> str:
-    """Changes whenever any series file or the status file is written (cheap: one stat per file)."""
+    """Changes whenever any series file or the status file is written (one stat per file, at most twice a second)."""
     store = warehouse()
+    memo = _version_memo.get(str(store.root))
+    if memo is not None and time.monotonic() - memo[0] < _VERSION_MEMO_S:
+        return memo[1]
     paths = list(store.series_dir.glob("*.parquet")) if store.series_dir.exists() else []
     if store.status_path.exists():
         paths.append(store.status_path)
     stamps = [path.stat().st_mtime_ns for path in paths]
-    return f"{store.root}:{len(stamps)}:{max(stamps, default=0)}"
+    version = f"{store.root}:{len(stamps)}:{max(stamps, default=0)}"
+    _version_memo[str(store.root)] = (time.monotonic(), version)
+    return version
 
 
 @st.cache_data(ttl=CACHE_TTL_S, max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
@@ -70,6 +87,20 @@ def _indicator_table(indicator_id: str, version: str) -> pd.DataFrame:
 def indicator_table(indicator: Indicator) -> pd.DataFrame:
     """The indicator for every municipality and area, all periods (computed once per data version)."""
     return _indicator_table(indicator.id, data_version())
+
+
+@st.cache_data(ttl=CACHE_TTL_S, max_entries=8, show_spinner=False)
+def _coverage(version: str) -> dict[str, tuple[str, str] | None]:
+    coverage: dict[str, tuple[str, str] | None] = {}
+    for indicator_id in catalogue().indicators:
+        table = _indicator_table(indicator_id, version)
+        coverage[indicator_id] = None if table.empty else (str(table["period"].min()), str(table["period"].max()))
+    return coverage
+
+
+def coverage() -> dict[str, tuple[str, str] | None]:
+    """Indicator id -> (first period, last period) with data, or None when not fetched yet (small; cheap per run)."""
+    return _coverage(data_version())
 
 
 @st.cache_data(ttl=CACHE_TTL_S, max_entries=8, show_spinner=False)
@@ -148,6 +179,7 @@ def run_refresh(progress=None, sources: list[str] | None = None):
 
     report = refresh(settings(), sources=sources, progress=progress)
     st.cache_data.clear()
+    _version_memo.clear()
     return report
 
 

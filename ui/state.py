@@ -8,6 +8,7 @@ municipalities and areas are labelled by their Finnish name, with the Swedish na
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import streamlit as st
 
@@ -29,6 +30,15 @@ def option_label(registry: RegionRegistry, code: str) -> str:
     """Language-independent label for URLs and pickers: `Parainen (Pargas)`, `Hollola`."""
     finnish, swedish = registry.name(code, "fi"), registry.name(code, "sv")
     return finnish if finnish == swedish else f"{finnish} ({swedish})"
+
+
+def option_labels(registry: RegionRegistry, codes: tuple[str, ...]) -> dict[str, str]:
+    return _option_labels(id(registry), registry, codes)
+
+
+@lru_cache(maxsize=8)
+def _option_labels(_registry_id: int, registry: RegionRegistry, codes: tuple[str, ...]) -> dict[str, str]:
+    return {code: option_label(registry, code) for code in codes}
 
 
 def benchmark_options(registry: RegionRegistry) -> list[str]:

@@ -39,8 +39,13 @@ def latest_period(rows: pd.DataFrame, municipalities: list[str]) -> str | None:
     return None if source.empty else str(source["period"].max())
 
 
-def source_line(rows: pd.DataFrame) -> str:
-    note = loading.source_note(rows)
+def period_span(span: tuple[str, str]) -> str:
+    first, last = span
+    return period_label(first) if first == last else f"{period_label(first)} – {period_label(last)}"
+
+
+def source_line(rows: pd.DataFrame, note: loading.SourceNote | None = None) -> str:
+    note = note or loading.source_note(rows)
     if note is None:
         return ""
     text = t(
@@ -58,8 +63,8 @@ def fetched_at(rows: pd.DataFrame) -> str:
     return (note.fetched_at if note else None) or ""
 
 
-def stale_warning(rows: pd.DataFrame) -> None:
-    note = loading.source_note(rows)
+def stale_warning(rows: pd.DataFrame, note: loading.SourceNote | None = None) -> None:
+    note = note or loading.source_note(rows)
     if note and note.stale_errors:
         st.warning(t("chart.stale", error=note.stale_errors[0][:300]), icon="⚠️")
 
@@ -108,14 +113,14 @@ def indicator_panel(indicator: Indicator, municipalities: list[str], benchmark: 
             wide = wide[[n for n in order if n in wide.columns]].sort_index(ascending=False)
             wide.index = [period_label(p) for p in wide.index]
             st.dataframe(wide.map(lambda v: number(v, indicator.decimals)), width="stretch", height=260)
-    st.caption(source_line(rows))
-    stale_warning(rows)
+    note = loading.source_note(rows)
+    st.caption(source_line(rows, note))
+    stale_warning(rows, note)
 
 
 def show_chart(chart) -> None:
-    """Draw an Altair chart. The spec is built without Altair's JSON-schema validation, which would take most of a
-    page run; the chart builders are validated in their own tests instead."""
-    st.vega_lite_chart(chart.to_dict(validate=False), width="stretch")
+    """Draw an Altair chart through charts.to_vega_lite (fast serialisation; builders are validated in tests)."""
+    st.vega_lite_chart(charts.to_vega_lite(chart), width="stretch")
 
 
 def status_labels() -> dict[str, str]:
