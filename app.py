@@ -10,6 +10,7 @@ import streamlit as st
 from indicators.catalogue import CatalogueError
 from sources.settings import ConfigError
 from ui import loading
+from ui.format import date_label
 from ui.i18n import LANGUAGES, pick, set_language, t
 from ui.state import LANGUAGE_LABELS, benchmark_options, option_labels
 
@@ -81,6 +82,11 @@ def main() -> None:
     theme_ids = {theme.id for theme in catalogue.themes}
     st.session_state["_theme_pages"] = dict(zip((theme.id for theme in catalogue.themes), themes))
     st.session_state["_theme_id"] = page.url_path if page.url_path in theme_ids else None
+    freshness = loading.freshness()
+    st.sidebar.caption(t("sidebar.data_as_of", date=date_label(freshness.last_success)) if freshness.last_success
+                       else t("sidebar.snapshot_only"))
+    if freshness.failed_series:
+        st.sidebar.warning(t("sidebar.stale", count=len(freshness.failed_series)), icon=":material/warning:")
     st.sidebar.caption(t("sidebar.footer"))
     page.run()
 

@@ -54,19 +54,27 @@ for name, config in settings.sources.items():
 
 st.header(t("about.refresh"), divider="gray")
 st.write(t("about.refresh_help"))
-if st.button(t("about.refresh_button"), icon="🔄"):
+if st.button(t("about.refresh_button"), icon=":material/refresh:"):
     bar = st.progress(0.0, text=t("about.refresh_starting"))
 
-    def progress(event=None, **fields):
-        done, total = getattr(event, "done", None), getattr(event, "total", None)
-        message = getattr(event, "message", fields.get("message", ""))
-        fraction = (done / total) if done is not None and total else 0.0
-        bar.progress(min(1.0, fraction), text=str(message)[:120] or t("about.refresh_starting"))
+    def show_progress(event) -> None:
+        bar.progress(min(1.0, event.fraction), text=t("about.refresh_progress", done=event.series_done,
+                                                       total=event.series_total, requests=event.requests,
+                                                       cells=event.cells, message=event.message[:80]))
 
     try:
-        report = loading.run_refresh(progress=progress)
-    except Exception as exc:  # configuration errors and the like: show, keep the data
+        report = loading.run_refresh(progress=show_progress)
+    except Exception as exc:  # a broken configuration and the like: say it, the warehouse is untouched
         st.error(t("about.refresh_failed", message=str(exc)))
     else:
         bar.progress(1.0, text=t("about.refresh_done"))
-        st.write(report)
+        failed = len(report.failed)
+        if failed:
+            st.warning(t("about.refresh_partial", failed=failed, total=len(report.outcomes)))
+        else:
+            st.success(t("about.refresh_ok", total=len(report.outcomes)))
+        st.dataframe(pd.DataFrame([{
+            t("about.source"): outcome.source, t("about.series"): outcome.series,
+            t("about.status"): t(f"about.status.{outcome.status}"), t("about.new"): outcome.new,
+            t("about.changed"): outcome.changed, t("about.reason"): outcome.reason,
+        } for outcome in report.outcomes]), hide_index=True, width="stretch")

@@ -124,6 +124,25 @@ def fetch_status() -> dict[str, dict[str, Any]]:
 
 
 @dataclass
+class Freshness:
+    """How current the warehouse is: the newest successful fetch, and series whose latest refresh failed."""
+
+    last_success: str | None
+    failed_series: list[str]
+
+
+def freshness() -> Freshness:
+    """Read from status.json (small). Copying the bundled snapshot is not a fetch, so it does not count: with no
+    live fetch yet, `last_success` is None and each chart's own period and data date tell how old the data is."""
+    status = fetch_status()
+    successes = [entry["last_success"] for entry in status.values()
+                 if entry.get("last_success") and entry.get("source") != "snapshot"]
+    failed = sorted(series for series, entry in status.items()
+                    if entry.get("last_error") and entry.get("last_error_at", "") >= entry.get("last_success", ""))
+    return Freshness(max(successes) if successes else None, failed)
+
+
+@dataclass
 class SourceNote:
     """What goes under a chart: where the numbers come from, for which period, and how fresh they are."""
 
