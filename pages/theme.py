@@ -23,10 +23,17 @@ headline = next((i for i in theme.indicators if coverage.get(i.id)), None)
 if headline is not None and view.municipalities:
     views.key_figures(headline, view.municipalities, view.benchmark)
 
-with st.expander(t("theme.concept_map"), expanded=False):
-    st.caption(t("theme.concept_map_help"))
-    st.graphviz_chart(views.concept_map_dot(theme), width="stretch")
-    st.markdown("  \n".join(f"- [{pick(i.name.as_dict())}](#{i.id}) · {t(f'kind.{i.kind}')}" for i in theme.indicators))
+concept_map = st.expander(t("theme.concept_map"), key=f"concept_map_{theme.id}", on_change="rerun")
+if concept_map.open:
+    with concept_map:
+        st.caption(t("theme.concept_map_help"))
+        st.graphviz_chart(views.concept_map_dot(theme), width="stretch")
+        indicator_ids = [indicator.id for indicator in theme.indicators]
+        chosen = st.selectbox(t("theme.concept_map_pick"), [None, *indicator_ids], key=f"concept_pick_{theme.id}",
+                              format_func=lambda i: "–" if i is None else pick(catalogue.indicators[i].name.as_dict()))
+        if chosen is not None:
+            with st.container(border=True):
+                views.indicator_panel(catalogue.indicators[chosen], view.municipalities, view.benchmark)
 
 for kind in ("situational", "structural"):
     indicators = [indicator for indicator in theme.indicators if indicator.kind == kind]

@@ -103,3 +103,18 @@ def test_tampered_link_falls_back_to_defaults_with_a_notice():
     assert "Atlantis" in warnings and "klingon" in warnings
     assert at.session_state["benchmark"] == "MK07"
     assert at.session_state["lang"] == "fi"
+
+
+def test_concept_map_shows_the_theme_and_leads_to_the_chosen_indicator():
+    at = open_page(run_app(), "work_ability")
+    at.session_state["concept_map_work_ability"] = True  # the user opens the concept map
+    at.run()
+    graph = at.get("graphviz_chart")[0].proto.spec
+    for indicator_id in ("sickness_allowance_16_64", "pensioners_share", "disability_pension_25_64"):
+        assert f'"{indicator_id}"' in graph
+    assert '"s_snapshot.kf.pensioners_share" -> "pensioners_share"' in graph  # which series feeds which indicator
+    picker = next(box for box in at.selectbox if box.key == "concept_pick_work_ability")
+    picker.set_value("pensioners_share").run()
+    assert not at.exception
+    assert at.subheader[0].value == "Eläkeläisten osuus väestöstä"
+    assert any(chart for chart in at.get("vega_lite_chart"))

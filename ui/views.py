@@ -173,8 +173,7 @@ def concept_map_dot(theme: Theme) -> str:
     for indicator in theme.indicators:
         label = pick(indicator.name.as_dict()).replace('"', "'")
         kind = t(f"kind.{indicator.kind}")
-        lines.append(f'"{indicator.id}" [label="{label}\\n({kind})", fillcolor="{KIND_COLOURS[indicator.kind]}", '
-                     f'URL="#{indicator.id}", target="_self"];')
+        lines.append(f'"{indicator.id}" [label="{label}\\n({kind})", fillcolor="{KIND_COLOURS[indicator.kind]}"];')
         lines.append(f'"sub_{indicator.sub_area}" -> "{indicator.id}";')
         for series_id in indicator.formula.series_ids():
             if series_id not in series_nodes:
