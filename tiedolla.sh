@@ -52,7 +52,7 @@ case "${1:-}" in
     shift
     ensure_venv
     ensure_requirements requirements.txt
-    exec "$VENV/bin/streamlit" run app.py --server.headless true --browser.gatherUsageStats false "$@"
+    exec "$VENV/bin/python" -m ui.serve --server.headless true "$@"
     ;;
   test)
     shift

@@ -19,7 +19,9 @@ if not view.municipalities:
     st.info(t("theme.pick_municipalities"), icon="👈")
 
 coverage = loading.coverage()
-headline = next((i for i in theme.indicators if coverage.get(i.id)), None)
+# The key figures show what is happening now: the first situational indicator with data (else any with data).
+by_kind = sorted(theme.indicators, key=lambda indicator: indicator.kind != "situational")
+headline = next((i for i in by_kind if coverage.get(i.id)), None)
 if headline is not None and view.municipalities:
     views.key_figures(headline, view.municipalities, view.benchmark)
 

@@ -30,8 +30,8 @@ def running_app(warehouse_dir: Path):
     port = free_port()
     env = {**os.environ, "TIEDOLLA_WAREHOUSE_DIR": str(warehouse_dir)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+        [sys.executable, "-m", "ui.serve", "--server.headless", "true", "--server.port", str(port),
+         "--server.address", "127.0.0.1"],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
@@ -67,8 +67,6 @@ def browser_page(width: int = 1400, height: int = 1000):
 
 
 def warm_up(page, base: str) -> None:
-    """Load the front page once. Streamlit runs the very first script run of a server process in its legacy
-    `pages/`-directory mode (st.navigation switches that off only when it first runs), so a deep link as the first
-    request after start shows a spurious "Page not found" dialog; real servers see this once per start."""
+    """Load the front page once and wait for it (a first page load also fills a new warehouse from the snapshot)."""
     page.goto(base, timeout=60_000)
     page.get_by_role("heading", name="Tiedolla", exact=False).first.wait_for(timeout=90_000)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import browser_page, running_app, warm_up
+from tests.browser import browser_page, running_app
 
 pytestmark = pytest.mark.browser
 
 
 def test_employment_page_draws_its_charts_in_chromium(tmp_path):
     with running_app(tmp_path / "warehouse") as base, browser_page() as page:
-        warm_up(page, base)
+        # A shared deep link as the very first request of a fresh server (ui.serve makes that work).
         page.goto(f"{base}/employment", timeout=60_000)
         page.get_by_role("heading", name="Työttömyysaste", exact=True).wait_for(timeout=90_000)
         # Vega-Lite renders each Altair chart into a canvas or svg inside .vega-embed.
