@@ -20,7 +20,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 
 from sources.contract import ProgressCallback, Provenance, SchemaChanged, SeriesData, SeriesInfo, now_iso
-from sources.http import BACKOFF_BASE_S, MAX_RETRIES_DEFAULT, Throttle, decode_text, make_session, request
+from sources.http import SourceClient, decode_text
 from sources.settings import ConfigError, Settings, SourceConfig
 
 BASE_URL_DEFAULT = "https://geo.stat.fi/geoserver/wfs"
@@ -53,14 +53,10 @@ class BoundariesAdapter:
         self.name = name
         self.config = config
         self.settings = settings
-        self.session = session
         extra = config.model_extra or {}
         self.base_url = config.base_url or BASE_URL_DEFAULT
-        self.timeout = (config.timeout_connect_s, config.timeout_read_s)
-        self.max_retries = int(extra.get("max_retries", MAX_RETRIES_DEFAULT))
-        self.backoff_base_s = float(extra.get("backoff_base_s", BACKOFF_BASE_S))
-        self.throttle = Throttle(
-            int(extra.get("max_calls", MAX_CALLS_DEFAULT)), float(extra.get("window_s", WINDOW_S_DEFAULT))
+        self.client = SourceClient.from_config(
+            config, settings, session, max_calls_default=MAX_CALLS_DEFAULT, window_s_default=WINDOW_S_DEFAULT
         )
         self.layers = configured_layers(name, extra)
 
@@ -80,8 +76,6 @@ class BoundariesAdapter:
 
     def fetch_documents(self, progress: ProgressCallback | None = None) -> list[tuple[str, bytes, Provenance]]:
         """One validated GeoJSON document per configured layer; raises a SourceError when any layer fails."""
-        if self.session is None:
-            self.session = make_session(self.settings.user_agent)
         documents = []
         for layer in self.layers:
             params = {
@@ -93,19 +87,13 @@ class BoundariesAdapter:
                 "srsName": SRS_NAME,
             }
             context = f"Statistics Finland boundaries ({layer.type_name})"
-            response = request(
-                self.session,
-                "GET",
+            response = self.client.get(
                 self.base_url,
                 context=context,
-                timeout=self.timeout,
-                throttle=self.throttle,
-                max_retries=self.max_retries,
-                backoff_base_s=self.backoff_base_s,
+                progress=progress,
+                message=f"Boundaries: {layer.type_name}",
                 params=params,
             )
-            if progress is not None:
-                progress(requests=1, message=f"Boundaries: {layer.type_name}")
             payload = parse_geojson(decode_text(response), layer, context)
             if progress is not None:
                 progress(cells=len(payload["features"]), message=f"Boundaries: {len(payload['features'])} areas")

@@ -1,8 +1,9 @@
 """The one HTTP layer for all adapters: session factory, throttle, retries, timeouts and readable errors.
 
-Adapters never call `requests` directly; they call `get`/`post` here, so every source gets the same behaviour:
-a User-Agent, connect and read timeouts, a client-side throttle (calls per time window, as the host declares),
-retries with exponential backoff on 429 and 5xx that honour Retry-After, and errors that say what to do.
+Adapters never call `requests` directly; each holds a `SourceClient` built from its source's configuration and calls
+its `get`/`post`, which go through `request` here, so every source gets the same behaviour: a User-Agent, connect and
+read timeouts, a client-side throttle (calls per time window, as the host declares), retries with exponential backoff
+on 429 and 5xx that honour Retry-After, and errors that say what to do.
 """
 
 from __future__ import annotations
@@ -11,11 +12,14 @@ import json
 import threading
 import time
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
-from sources.contract import BadQuery, NotFound, SchemaChanged, SourceUnavailable
+from sources.contract import BadQuery, NotFound, ProgressCallback, SchemaChanged, SourceUnavailable
+
+if TYPE_CHECKING:
+    from sources.settings import Settings, SourceConfig
 
 MAX_RETRIES_DEFAULT = 4  # attempts after the first, for 429 and 5xx
 BACKOFF_BASE_S = 0.5  # first wait; doubles each retry
@@ -140,6 +144,97 @@ def request(
             )
         return response
     raise AssertionError("unreachable")  # the loop returns or raises
+
+
+class SourceClient:
+    """The HTTP side of one source instance: its session, timeouts, throttle and retry settings in one place.
+
+    Adapters build one in their constructor (usually with `from_config`) and call `get`/`post`; each call goes
+    through `request` and counts one request on the progress callback it is given. `throttle` may be replaced at
+    run time (PxWeb sets it from the host's `?config`); `None` means unthrottled.
+    """
+
+    def __init__(
+        self,
+        user_agent: str,
+        session: requests.Session | None = None,
+        *,
+        timeout: tuple[float, float] = (5.0, 30.0),
+        throttle: Throttle | None = None,
+        max_retries: int = MAX_RETRIES_DEFAULT,
+        backoff_base_s: float = BACKOFF_BASE_S,
+    ) -> None:
+        self.user_agent = user_agent
+        self._session = session
+        self.timeout = timeout
+        self.throttle = throttle
+        self.max_retries = max_retries
+        self.backoff_base_s = backoff_base_s
+
+    @classmethod
+    def from_config(
+        cls,
+        config: SourceConfig,
+        settings: Settings,
+        session: requests.Session | None = None,
+        *,
+        max_calls_default: int,
+        window_s_default: float,
+    ) -> SourceClient:
+        """A client from `[sources.NAME]`: `timeout_connect_s`/`timeout_read_s`, and the optional keys `max_retries`,
+        `backoff_base_s`, `max_calls` and `window_s` (the last two default to the adapter's polite limits)."""
+        extra = config.model_extra or {}
+        return cls(
+            settings.user_agent,
+            session,
+            timeout=(config.timeout_connect_s, config.timeout_read_s),
+            max_retries=int(extra.get("max_retries", MAX_RETRIES_DEFAULT)),
+            backoff_base_s=float(extra.get("backoff_base_s", BACKOFF_BASE_S)),
+            throttle=Throttle(int(extra.get("max_calls", max_calls_default)),
+                              float(extra.get("window_s", window_s_default))),
+        )
+
+    @property
+    def session(self) -> requests.Session:
+        """The session given at construction, or one made with `make_session` at the first request."""
+        if self._session is None:
+            self._session = make_session(self.user_agent)
+        return self._session
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        *,
+        context: str,
+        progress: ProgressCallback | None = None,
+        message: str = "",
+        **kwargs: Any,
+    ) -> requests.Response:
+        """`request` with this client's settings (`kwargs` go to it, e.g. `params`, `json`); then one request is
+        reported to `progress` with `message`."""
+        response = request(
+            self.session,
+            method,
+            url,
+            context=context,
+            timeout=self.timeout,
+            throttle=self.throttle,
+            max_retries=self.max_retries,
+            backoff_base_s=self.backoff_base_s,
+            **kwargs,
+        )
+        if progress is not None:
+            progress(requests=1, message=message)
+        return response
+
+    def get(self, url: str, *, context: str, progress: ProgressCallback | None = None, message: str = "",
+            **kwargs: Any) -> requests.Response:
+        return self.send("GET", url, context=context, progress=progress, message=message, **kwargs)
+
+    def post(self, url: str, *, context: str, progress: ProgressCallback | None = None, message: str = "",
+             **kwargs: Any) -> requests.Response:
+        return self.send("POST", url, context=context, progress=progress, message=message, **kwargs)
 
 
 def decode_json(response: requests.Response, context: str) -> Any:

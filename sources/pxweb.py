@@ -49,7 +49,7 @@ from sources.contract import (
     now_iso,
     tidy_frame,
 )
-from sources.http import BACKOFF_BASE_S, MAX_RETRIES_DEFAULT, Throttle, decode_json, make_session, request
+from sources.http import BACKOFF_BASE_S, MAX_RETRIES_DEFAULT, SourceClient, Throttle, decode_json
 from sources.settings import ConfigError, SeriesConfig
 
 # Limits used when the host's `?config` answer lacks them: the older documented description of Statistics Finland's
@@ -216,7 +216,14 @@ class PxWebAdapter(ConfiguredAdapter):
                 ) from None
         self.publisher_name = config.attribution or config.publisher or name
         self.limits: PxLimits | None = None
-        self.throttle: Throttle | None = None
+        # Unthrottled until `read_limits` sets the throttle from the host's ?config.
+        self.client = SourceClient(
+            settings.user_agent,
+            session,
+            timeout=(config.timeout_connect_s, config.timeout_read_s),
+            max_retries=self.options.max_retries,
+            backoff_base_s=self.options.backoff_base_s,
+        )
         self._tables: dict[str, PxTable] = {}
 
     # --- public interface ------------------------------------------------------------------------------------
@@ -270,9 +277,9 @@ class PxWebAdapter(ConfiguredAdapter):
             max_calls=_positive_int(answer.get("maxCalls")) or MAX_CALLS_DEFAULT,
             time_window_s=float(_positive_int(answer.get("timeWindow")) or TIME_WINDOW_DEFAULT_S),
         )
-        self.throttle = Throttle(self.limits.max_calls, self.limits.time_window_s)
+        self.client.throttle = Throttle(self.limits.max_calls, self.limits.time_window_s)
         # The ?config call itself counts against the host's window, so the throttle is told about it.
-        self.throttle.wait()
+        self.client.throttle.wait()
         return self.limits
 
     def table(self, path: str, progress: ProgressCallback | None = None) -> PxTable:
@@ -456,26 +463,12 @@ class PxWebAdapter(ConfiguredAdapter):
 
     # --- HTTP ----------------------------------------------------------------------------------------------------
 
-    def _session(self):
-        if self.session is None:
-            self.session = make_session(self.settings.user_agent)
-        return self.session
-
     def _context(self, path: str) -> str:
         return f"{self.publisher_name} ({path})"
 
     def _send(self, method: str, url: str, context: str, **kwargs: Any) -> Any:
-        response = request(
-            self._session(),
-            method,
-            url,
-            context=context,
-            timeout=(self.config.timeout_connect_s, self.config.timeout_read_s),
-            throttle=self.throttle,
-            max_retries=self.options.max_retries,
-            backoff_base_s=self.options.backoff_base_s,
-            **kwargs,
-        )
+        # Progress is reported by the callers once the answer has decoded (with the cells of a data query).
+        response = self.client.send(method, url, context=context, **kwargs)
         return decode_json(response, context)
 
     def _get_json(self, url: str, context: str, progress: ProgressCallback | None, what: str) -> Any:

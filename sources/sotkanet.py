@@ -38,7 +38,7 @@ from sources.contract import (
     now_iso,
     tidy_frame,
 )
-from sources.http import BACKOFF_BASE_S, MAX_RETRIES_DEFAULT, Throttle, decode_json, make_session, request
+from sources.http import SourceClient, decode_json
 from sources.settings import ConfigError, SeriesConfig, Settings, SourceConfig
 
 BASE_URL_DEFAULT = "https://sotkanet.fi/rest/1.1/"
@@ -83,15 +83,12 @@ class SotkanetAdapter(ConfiguredAdapter):
         super().__init__(name, config, settings, session)
         extra = config.model_extra or {}
         self.base_url = (config.base_url or BASE_URL_DEFAULT).rstrip("/") + "/"
-        self.timeout = (config.timeout_connect_s, config.timeout_read_s)
-        self.max_retries = int(extra.get("max_retries", MAX_RETRIES_DEFAULT))
-        self.backoff_base_s = float(extra.get("backoff_base_s", BACKOFF_BASE_S))
+        self.client = SourceClient.from_config(
+            config, settings, session, max_calls_default=MAX_CALLS_DEFAULT, window_s_default=WINDOW_S_DEFAULT
+        )
         self.years_from = int(extra.get("years_from", YEARS_FROM_DEFAULT))
         self.years_to = int(extra.get("years_to") or date.today().year)
         self.years_per_request = int(extra.get("years_per_request", YEARS_PER_REQUEST_DEFAULT))
-        self.throttle = Throttle(
-            int(extra.get("max_calls", MAX_CALLS_DEFAULT)), float(extra.get("window_s", WINDOW_S_DEFAULT))
-        )
         if self.years_per_request < 1 or self.years_from > self.years_to:
             raise ConfigError(
                 f"[sources.{name}]: years_from ({self.years_from}) must not be after years_to ({self.years_to}) "
@@ -216,21 +213,10 @@ class SotkanetAdapter(ConfiguredAdapter):
         return years
 
     def _get_json(self, path: str, what: str, progress) -> Any:
-        if self.session is None:
-            self.session = make_session(self.settings.user_agent)
         context = f"THL Sotkanet ({what})"
-        response = request(
-            self.session,
-            "GET",
-            urljoin(self.base_url, path),
-            context=context,
-            timeout=self.timeout,
-            throttle=self.throttle,
-            max_retries=self.max_retries,
-            backoff_base_s=self.backoff_base_s,
+        response = self.client.get(
+            urljoin(self.base_url, path), context=context, progress=progress, message=f"Sotkanet: {what}"
         )
-        if progress is not None:
-            progress(requests=1, message=f"Sotkanet: {what}")
         return decode_json(response, context)
 
 

@@ -39,7 +39,7 @@ from sources.contract import (
     now_iso,
     tidy_frame,
 )
-from sources.http import BACKOFF_BASE_S, MAX_RETRIES_DEFAULT, Throttle, decode_text, make_session, request
+from sources.http import SourceClient, decode_text
 from sources.settings import ConfigError, SeriesConfig, Settings, SourceConfig
 
 BASE_URL_DEFAULT = "https://paastot.hiilineutraalisuomi.fi/"
@@ -92,11 +92,8 @@ class SykeEmissionsAdapter(ConfiguredAdapter):
         self.data_path = str(extra.get("data_path", DATA_PATH_DEFAULT))
         if "{kuntanro}" not in self.data_path:
             raise ConfigError(f"[sources.{name}] data_path must contain {{kuntanro}}, e.g. '{DATA_PATH_DEFAULT}'.")
-        self.timeout = (config.timeout_connect_s, config.timeout_read_s)
-        self.max_retries = int(extra.get("max_retries", MAX_RETRIES_DEFAULT))
-        self.backoff_base_s = float(extra.get("backoff_base_s", BACKOFF_BASE_S))
-        self.throttle = Throttle(
-            int(extra.get("max_calls", MAX_CALLS_DEFAULT)), float(extra.get("window_s", WINDOW_S_DEFAULT))
+        self.client = SourceClient.from_config(
+            config, settings, session, max_calls_default=MAX_CALLS_DEFAULT, window_s_default=WINDOW_S_DEFAULT
         )
         self.rules = {series.id: sector_rule(name, series) for series in config.series}
         self._municipalities: pd.DataFrame | None = None
@@ -222,21 +219,7 @@ class SykeEmissionsAdapter(ConfiguredAdapter):
         return years
 
     def _get(self, url: str, what: str, progress):
-        if self.session is None:
-            self.session = make_session(self.settings.user_agent)
-        response = request(
-            self.session,
-            "GET",
-            url,
-            context=f"Syke ALas ({what})",
-            timeout=self.timeout,
-            throttle=self.throttle,
-            max_retries=self.max_retries,
-            backoff_base_s=self.backoff_base_s,
-        )
-        if progress is not None:
-            progress(requests=1, message=f"Syke: {what}")
-        return response
+        return self.client.get(url, context=f"Syke ALas ({what})", progress=progress, message=f"Syke: {what}")
 
 
 # --- pure helpers and parsers (no HTTP; tests call them directly) --------------------------------------------------
