@@ -81,7 +81,10 @@ def _indicator_table(indicator_id: str, version: str) -> pd.DataFrame:
     indicator = catalogue().indicators[indicator_id]
     store = warehouse()
     engine = Engine(lambda ids: store.read(ids), regions())
-    return engine.compute(indicator, list(regions().areas.index))
+    # Only the area levels the catalogue names for the indicator (e.g. no country value for net migration between
+    # municipalities, which sums to about zero there).
+    areas = regions().areas
+    return engine.compute(indicator, list(areas.index[areas["level"].isin(indicator.regions)]))
 
 
 def indicator_table(indicator: Indicator) -> pd.DataFrame:
