@@ -36,7 +36,9 @@ for theme in catalogue.themes:
                     t("about.source"): provenance.attribution if provenance else t("about.not_fetched"),
                     t("about.table"): provenance.table if provenance else "",
                     t("about.licence"): provenance.licence if provenance else "",
-                    t("about.last_success"): date_label(entry.get("last_success")),
+                    # Copying the bundled snapshot is not a fetch from the source: say so instead of a date.
+                    t("about.last_success"): t("about.bundled") if entry.get("source") == "snapshot"
+                    else date_label(entry.get("last_success")),
                     t("about.source_updated"): date_label(provenance.data_updated if provenance else None),
                     t("about.last_error"): entry.get("last_error") or "",
                 })
