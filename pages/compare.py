@@ -6,8 +6,8 @@ import streamlit as st
 
 from indicators.comparison import compare_group, ranking
 from indicators.regions import COUNTRY
-from ui import charts, exports, loading, narrative, state, views
-from ui.format import period_label
+from ui import charts, loading, narrative, state, views
+from ui.format import number, period_label
 from ui.i18n import pick, t
 
 GROUP_PRESETS = ("selection", "benchmark_members", "largest_10", "largest_20")
@@ -113,24 +113,10 @@ summaries = [
 ]
 st.markdown("\n".join(f"- {text}" for text in summaries[:12]))
 
-meta = exports.ExportMeta(
-    title=f"{name}, {period_label(period)}", definition=pick(indicator.description.as_dict()),
-    source=source, licence=indicator.licence, period=period_label(period),
-    fetched_at=views.fetched_at(table), data_updated=None,
-    url=state.share_link(),
-)
-export_frame = comparison.drop(columns=["region"]).rename(columns={"name": "area"})
-c1, c2, c3, c4 = st.columns(4)
-file_stem = f"tiedolla_{indicator_id}_{period}"
-c1.download_button("CSV", lambda: exports.to_csv_bytes(export_frame, meta), f"{file_stem}.csv", "text/csv",
-                   on_click="ignore", icon=":material/download:")
-c2.download_button("Excel", lambda: exports.to_excel_bytes(export_frame, meta), f"{file_stem}.xlsx",
-                   "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", on_click="ignore",
-                   icon=":material/download:")
-c3.download_button("PNG", lambda: exports.chart_to_png(comparison_chart, meta), f"{file_stem}.png", "image/png",
-                   on_click="ignore", icon=":material/image:")
-c4.download_button("SVG", lambda: exports.chart_to_svg(comparison_chart, meta), f"{file_stem}.svg",
-                   "image/svg+xml", on_click="ignore", icon=":material/image:")
+views.export_buttons(comparison_chart, comparison.drop(columns=["region"]).rename(columns={"name": "area"}),
+                     views.export_meta(indicator, table[table["region"].isin([*municipalities, view.benchmark])],
+                                       f"{name}, {period_label(period)}", period_label(period)),
+                     f"tiedolla_{indicator_id}_{period}")
 
 # --- ranking --------------------------------------------------------------------------------------------------
 st.header(t("compare.ranking_title"), divider="gray")
@@ -154,11 +140,22 @@ if as_index:
     base = trend[trend["period"] == start].set_index("region")["value"]
     trend = trend.assign(value=trend["value"] / trend["region"].map(base) * 100).dropna(subset=["value"])
 order = [names[a] for a in areas if a in set(trend["region"])]
+trend_chart_title = t("compare.index_title", start=period_label(start)) if as_index else name
 trend_chart = charts.trend_chart(trend, unit="" if as_index else unit,
-                                 value_title=t("compare.index_title", start=period_label(start)) if as_index else name,
+                                 value_title=trend_chart_title,
                                  monthly=indicator.frequency == "monthly", decimals=indicator.decimals, order=order,
                                  benchmarks=[names[view.benchmark], names[COUNTRY]], index_mode=as_index)
-views.show_chart(trend_chart)
+trend_chart_tab, trend_table_tab = st.tabs([t("tab.trend"), t("tab.table")])
+with trend_chart_tab:
+    views.show_chart(trend_chart)
+with trend_table_tab:
+    trend_table = trend.pivot_table(index="period", columns="name", values="value", aggfunc="first")
+    trend_table = trend_table[[n for n in order if n in trend_table.columns]].sort_index(ascending=False)
+    trend_table.index = [period_label(p) for p in trend_table.index]
+    st.dataframe(trend_table.map(lambda v: number(v, indicator.decimals)), width="stretch", height=260)
+views.export_buttons(trend_chart, trend[["name", "region", "period", "value"]],
+                     views.export_meta(indicator, trend, trend_chart_title, f"{period_label(start)} –"),
+                     f"tiedolla_{indicator_id}_trend")
 for code in municipalities[:4]:
     own = trend[trend["region"] == code].sort_values("period")
     if len(own) >= 2:
@@ -172,9 +169,19 @@ st.header(t("compare.map_title", period=period_label(period)), divider="gray")
 shapes = loading.municipality_shapes()
 map_values = table[(table["period"] == period) & table["region"].str.startswith("KU")]
 map_values = map_values.assign(name=map_values["region"].map(lambda c: registry.name(c, view.lang)))
-views.show_chart(charts.map_chart(shapes.data, shapes.code_expression, map_values, value_title=name,
-                                  decimals=indicator.decimals, highlighted=municipalities))
+map_chart = charts.map_chart(shapes.data, shapes.code_expression, map_values, value_title=name,
+                             decimals=indicator.decimals, highlighted=municipalities)
+map_tab, map_table_tab = st.tabs([t("compare.map_tab"), t("tab.table")])
+with map_tab:
+    views.show_chart(map_chart)
+with map_table_tab:
+    map_table = map_values.sort_values("value", ascending=False)[["name", "value"]]
+    map_table.columns = [t("compare.col.area"), name]
+    st.dataframe(map_table, hide_index=True, width="stretch", height=300)
 st.caption(t("compare.map_caption", boundaries=shapes.attribution, year=shapes.year) + " " + source)
+views.export_buttons(map_chart, map_values[["name", "region", "value"]],
+                     views.export_meta(indicator, map_values, t("compare.map_title", period=period_label(period)),
+                                       period_label(period)), f"tiedolla_{indicator_id}_{period}_map")
 
 # --- share ----------------------------------------------------------------------------------------------------
 st.header(t("compare.share_title"), divider="gray")

@@ -113,6 +113,11 @@ def indicator_panel(indicator: Indicator, municipalities: list[str], benchmark: 
             wide = wide[[n for n in order if n in wide.columns]].sort_index(ascending=False)
             wide.index = [period_label(p) for p in wide.index]
             st.dataframe(wide.map(lambda v: number(v, indicator.decimals)), width="stretch", height=260)
+            trend = charts.trend_chart(rows, unit=unit, value_title=name, monthly=indicator.frequency == "monthly",
+                                       decimals=indicator.decimals, order=order, benchmarks=benchmarks)
+            span = period_span((str(rows["period"].min()), str(rows["period"].max())))
+            export_buttons(trend, rows[["name", "region", "period", "value"]],
+                           export_meta(indicator, rows, f"{name}, {span}", span), f"tiedolla_{indicator.id}")
     note = loading.source_note(rows)
     st.caption(source_line(rows, note))
     stale_warning(rows, note)
@@ -121,6 +126,34 @@ def indicator_panel(indicator: Indicator, municipalities: list[str], benchmark: 
 def show_chart(chart) -> None:
     """Draw an Altair chart through charts.to_vega_lite (fast serialisation; builders are validated in tests)."""
     st.vega_lite_chart(charts.to_vega_lite(chart), width="stretch")
+
+
+def export_buttons(chart, frame: pd.DataFrame, meta, stem: str) -> None:
+    """CSV and Excel of the data behind a chart, PNG and SVG of the chart, each carrying title, source, licence and
+    fetch time. Files are made only when a button is pressed (deferred), so they cost nothing on a page run."""
+    from ui import exports
+
+    columns = st.columns(4)
+    excel = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    buttons = (
+        ("CSV", lambda: exports.to_csv_bytes(frame, meta), "csv", "text/csv", ":material/download:"),
+        ("Excel", lambda: exports.to_excel_bytes(frame, meta), "xlsx", excel, ":material/download:"),
+        ("PNG", lambda: exports.chart_to_png(chart, meta), "png", "image/png", ":material/image:"),
+        ("SVG", lambda: exports.chart_to_svg(chart, meta), "svg", "image/svg+xml", ":material/image:"),
+    )
+    for column, (label, make, suffix, mime, icon) in zip(columns, buttons):
+        column.download_button(label, make, f"{stem}.{suffix}", mime, key=f"export_{stem}_{suffix}",
+                               on_click="ignore", icon=icon, help=t("export.help", format=label))
+
+
+def export_meta(indicator: Indicator, rows: pd.DataFrame, title: str, period: str):
+    from ui import exports, state
+
+    return exports.ExportMeta(
+        title=title, definition=pick(indicator.description.as_dict()), source=source_line(rows),
+        licence=indicator.licence, period=period, fetched_at=fetched_at(rows), data_updated=None,
+        url=state.share_link(),
+    )
 
 
 def status_labels() -> dict[str, str]:
