@@ -162,3 +162,23 @@ def test_refreshed_boundaries_draw_the_map_of_the_current_division(replay_server
     features = next(values for values in map_spec["datasets"].values()
                     if isinstance(values, list) and values and isinstance(values[0], dict) and "geometry" in values[0])
     assert len(features) == 308
+
+
+def test_refreshed_syke_emissions_fill_the_climate_theme(replay_server, monkeypatch):
+    from tests.test_syke import serve_syke  # constructed ALas files for Hollola and Asikkala, 2022 and 2023
+
+    serve_syke(replay_server)
+    monkeypatch.setenv("TIEDOLLA_SOURCES__SYKE__BASE_URL", replay_server.base + "/")
+    get_settings.cache_clear()
+    report = refresh(get_settings(), sources=["syke"], series=["syke.emissions_total"])
+    assert report.ok, report.summary_table()
+
+    at = open_page(run_app({"municipalities": ["Hollola"]}), "climate")
+    assert not at.exception
+    labels = [expander.label for expander in at.expander]
+    # Per resident needs population of the same year: the bundled population ends in 2022.
+    assert "Päästöt asukasta kohden · 2022" in labels
+    assert "Päästöjen muutos edellisestä vuodesta · 2023" in labels
+    metrics = {metric.label: metric.value for metric in at.metric}
+    assert metrics["Hollola"] == "-10,0\u00a0%"  # the constructed 2023 file is 0.9 times 2022
+    assert "Syke" in " ".join(caption.value for caption in at.caption)
