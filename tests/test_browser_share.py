@@ -1,0 +1,210 @@
+"""Browser tests for compare and share: the real app in Debian's Chromium opens a shared link to the compare page with
+Hollola chosen, shows Hollola's figures, outlines Hollola in red on the map, and a second, fresh browser (no cookies,
+no session) opening the same link sees the same view."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser import browser_page, running_app, warm_up
+
+pytestmark = pytest.mark.browser
+
+LOAD_TIMEOUT_MS = 90_000
+OUTLINE_RED = "#d7191c"  # ui/charts.py map_chart: the selected municipalities' outline
+SHARED_QUERY = {"municipalities": "Hollola", "indicator": "unemployment_rate"}
+
+# The point deepest inside a map shape, in page coordinates: a grid over the shape's box, each point tested with SVG
+# geometry (isPointInFill), and the inside point farthest from any outside one is taken. Deep inside, not merely
+# inside, so the pointer is on the municipality and not on the outline's stroke or a neighbour's edge; the middle of
+# the box need not lie inside the shape at all.
+POINT_INSIDE = """(path) => {
+    const box = path.getBBox(), svg = path.ownerSVGElement, toScreen = path.getScreenCTM(), n = 40;
+    const inside = [], outside = [];
+    for (let i = 0; i <= n; i++) for (let j = 0; j <= n; j++) {
+        const point = svg.createSVGPoint();
+        point.x = box.x + box.width * i / n; point.y = box.y + box.height * j / n;
+        (path.isPointInFill(point) && !path.isPointInStroke(point) ? inside : outside).push(point);
+    }
+    let best = null, clearance = -1;
+    for (const p of inside) {
+        let nearest = Infinity;
+        for (const q of outside) nearest = Math.min(nearest, (p.x - q.x) ** 2 + (p.y - q.y) ** 2);
+        if (nearest > clearance) { clearance = nearest; best = p; }
+    }
+    if (best === null) return null;
+    const p = best.matrixTransform(toScreen);
+    return {x: p.x, y: p.y};
+}"""
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    with running_app(tmp_path_factory.mktemp("browser_share") / "warehouse") as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def page(app):
+    with browser_page() as page:
+        warm_up(page, app)  # a fresh server's first deep link shows a spurious "Page not found" dialog
+        yield page
+
+
+def open_compare(page, base: str, query: dict[str, str], share_heading: str = "Jaa tämä näkymä") -> None:
+    page.goto(f"{base}/compare?{urlencode(query, doseq=True)}", timeout=60_000)
+    # The share section is the page's last: once its heading is there, the script has run to its end.
+    page.get_by_role("heading", name=share_heading).wait_for(timeout=LOAD_TIMEOUT_MS)
+
+
+def sidebar_chips(page, expected: int) -> list[str]:
+    """The municipalities shown as chips in the sidebar multiselect, once `expected` of them are drawn (right after
+    a page load the multiselect can be drawn a moment before its chips)."""
+    chips = page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelectTagsContainer").locator("[data-tag]")
+    expect(chips).to_have_count(expected, timeout=30_000)
+    return [chip.get_attribute("aria-label") for chip in chips.all()]
+
+
+def shared_link(page) -> str:
+    return page.get_by_test_id("stCode").last.inner_text().strip()
+
+
+def query_of(url: str) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(url).query)
+
+
+def assert_hollola_view(page) -> None:
+    """What a user checks on arrival: Hollola chosen in the sidebar, its unemployment rate compared and explained."""
+    assert sidebar_chips(page, 1) == ["Hollola"]
+    assert not page.get_by_text("Page not found").is_visible()
+    page.get_by_role("heading", name="Työttömyysaste, lokakuu 2020").wait_for(timeout=LOAD_TIMEOUT_MS)
+    main = page.get_by_test_id("stMain")
+    assert main.get_by_role("combobox", name="Mittari").input_value() == "Työttömyysaste · Työllisyys"
+    # The plain-language summary names Hollola, its rate and the benchmark.
+    summary = main.locator("li", has_text="Hollola: työttömyysaste").first
+    summary.wait_for(timeout=LOAD_TIMEOUT_MS)
+    assert "Päijät-Häme" in summary.inner_text()
+    # The comparison chart (first Vega chart, "Vertailu" tab) is drawn: one bar for Hollola, one for the benchmark,
+    # labelled on its axis.
+    chart = page.locator(".vega-embed").first
+    chart.locator("svg g.role-mark path").first.wait_for(state="attached", timeout=60_000)
+    labels = chart.locator("svg g.role-axis-label text").all_text_contents()
+    assert "Hollola" in labels and "Päijät-Häme" in labels
+    assert chart.locator("svg g.role-mark.layer_0_marks path").count() == 2
+
+
+def assert_map_outlines_hollola(page) -> dict:
+    """The map outlines the chosen municipality in red, and pointing at the outlined area names it.
+
+    How: Streamlit draws Altair charts with Vega's SVG renderer, so each map shape is an SVG <path>, and the outline
+    layer's paths carry stroke="#d7191c". Exactly one is expected (one municipality chosen). Vega's SVG renderer
+    keeps each element's scenegraph item on the element (`__data__`, as D3 does), so the outlined shape's datum tells
+    which municipality it is (code and name from the chart's own lookup). And, as a user would check, moving the
+    mouse inside the red outline shows Vega's tooltip with the municipality's name. Both are needed: the datum alone
+    could pass with an outline drawn at the wrong place; the tooltip alone would not show the outline is red."""
+    page.get_by_role("heading", name="Kartta", exact=False).scroll_into_view_if_needed()
+    outline = page.locator(f'.vega-embed svg g.role-mark path[stroke="{OUTLINE_RED}"]')
+    outline.first.wait_for(state="attached", timeout=60_000)
+    assert outline.count() == 1
+    datum = outline.first.evaluate("path => { const d = path.__data__.datum; return {code: d.code, name: d.name}; }")
+    assert datum == {"code": "KU098", "name": "Hollola"}
+    outline.first.scroll_into_view_if_needed()
+    point = outline.first.evaluate(POINT_INSIDE)
+    assert point is not None
+    page.mouse.move(point["x"] - 1, point["y"] - 1)
+    page.mouse.move(point["x"], point["y"])
+    tooltip = page.locator(".vg-tooltip.visible")
+    tooltip.wait_for(timeout=10_000)
+    assert "Hollola" in tooltip.inner_text()
+    return datum
+
+
+def test_a_shared_link_opens_hollola_and_outlines_it_on_the_map(app, page, tmp_path):
+    open_compare(page, app, SHARED_QUERY)
+    assert_hollola_view(page)
+    top = tmp_path / "compare_hollola.png"
+    page.screenshot(path=str(top))
+    assert_map_outlines_hollola(page)
+    shot = tmp_path / "compare_hollola_map.png"
+    page.screenshot(path=str(shot))  # the map with the red outline and the tooltip naming Hollola
+    assert top.stat().st_size > 20_000 and shot.stat().st_size > 20_000
+    print(f"screenshots: {top} {shot}")
+
+    # The app completes the link with the page's choices; the link it offers for copying is the page's address.
+    link = shared_link(page)
+    assert query_of(link) == query_of(page.url)
+    assert query_of(link) == {"municipalities": ["Hollola"], "indicator": ["unemployment_rate"],
+                              "group": ["selection"], "period": ["2020-10"], "start": ["2006-01"], "index": ["0"]}
+
+    # A colleague opens it in their own browser: a fresh context has no cookies, storage or Streamlit session.
+    context = page.context.browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        other = context.new_page()
+        open_compare(other, app, SHARED_QUERY)  # the same link ...
+        assert_hollola_view(other)
+        assert shared_link(other) == link
+        other.goto(link, timeout=60_000)  # ... and the completed link copied from the first browser
+        other.get_by_role("heading", name="Jaa tämä näkymä").wait_for(timeout=LOAD_TIMEOUT_MS)
+        assert_hollola_view(other)
+        assert_map_outlines_hollola(other)
+        assert query_of(other.url) == query_of(link)
+    finally:
+        context.close()
+
+
+def test_the_browser_writes_sidebar_choices_into_the_link_as_labels(app, page):
+    """The URL format tests/test_share.py builds its links in: a bound widget's label, repeated for each choice."""
+    open_compare(page, app, SHARED_QUERY)
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_test_id("stMultiSelect").locator("input").fill("Lahti")
+    page.get_by_role("option", name="Lahti (Lahtis)").click()
+    page.keyboard.press("Escape")
+    page.wait_for_url(lambda url: "Lahtis" in url, timeout=30_000)
+    sidebar.get_by_test_id("stSelectbox").first.click()
+    page.get_by_role("option", name="svenska").click()
+    page.get_by_role("heading", name="Dela den här vyn").wait_for(timeout=LOAD_TIMEOUT_MS)
+    page.wait_for_url(lambda url: "lang=svenska" in url, timeout=30_000)
+    query = query_of(page.url)
+    assert query["municipalities"] == ["Hollola", "Lahti (Lahtis)"]
+    assert query["lang"] == ["svenska"]
+    assert query["indicator"] == ["unemployment_rate"]
+    assert query_of(shared_link(page)) == query
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "bug: after a language switch, the next interaction resets every page choice of the compare page (indicator, "
+    "group, period, start) to its default. Their labels depend on the language (format_func uses pick/t/"
+    "period_label); the browser still holds the old language's label and sends it with the next rerun, the backend "
+    "finds no option with that label and falls back to the default, which keep_in_url then writes into the link"))
+def test_switching_language_keeps_the_page_choices(app, page):
+    chosen = {"municipalities": "Hollola", "indicator": "unemployment_rate_annual", "group": "largest_10",
+              "period": "2015", "start": "2010"}
+    open_compare(page, app, chosen)
+    page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").first.click()
+    page.get_by_role("option", name="English").click()
+    page.get_by_role("heading", name="Share this view").wait_for(timeout=LOAD_TIMEOUT_MS)
+    page.wait_for_url(lambda url: "lang=English" in url, timeout=30_000)
+    # Any interaction after the switch; here the index toggle of the trend section.
+    page.get_by_test_id("stMain").get_by_test_id("stCheckbox").first.click()
+    page.wait_for_url(lambda url: "index=1" in url, timeout=30_000)
+    page.get_by_role("heading", name="Share this view").wait_for(timeout=LOAD_TIMEOUT_MS)
+    query = query_of(page.url)
+    assert {key: query[key] for key in ("indicator", "group", "period", "start")} == {
+        "indicator": ["unemployment_rate_annual"], "group": ["largest_10"], "period": ["2015"], "start": ["2010"]}
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
+    "bug: the invalid-link notice (ui/state.seed_from_url for the page, app.invalid_url_values for the sidebar) puts "
+    "the URL's raw value into st.warning, which renders Markdown: a crafted link shows a clickable link or loads a "
+    "remote image inside the app's own warning"))
+def test_a_link_cannot_put_a_hyperlink_or_an_image_into_the_notice(app, page):
+    page.goto(f"{app}/compare?indicator={quote('[Kirjaudu](https://example.invalid/login)')}"
+              f"&municipalities={quote('![x](https://example.invalid/pixel.png)')}", timeout=60_000)
+    page.get_by_role("heading", name="Jaa tämä näkymä").wait_for(timeout=LOAD_TIMEOUT_MS)
+    alerts = page.get_by_test_id("stAlert")
+    alerts.first.wait_for(timeout=30_000)
+    assert alerts.count() == 2  # one in the sidebar, one on the page
+    assert alerts.locator('a[href*="example.invalid"], img[src*="example.invalid"]').count() == 0
