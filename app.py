@@ -12,7 +12,7 @@ from sources.settings import ConfigError
 from ui import loading
 from ui.format import date_label
 from ui.i18n import LANGUAGES, pick, set_language, t
-from ui.state import LANGUAGE_LABELS, benchmark_options, option_labels
+from ui.state import LANGUAGE_LABELS, benchmark_options, escape_markdown, option_labels
 
 st.set_page_config(page_title="Tiedolla", page_icon="📊", layout="wide")
 
@@ -62,7 +62,8 @@ def main() -> None:
         st.stop()
     notices = sidebar(settings.default_language, settings.default_municipalities, settings.default_region)
     if notices:
-        st.sidebar.warning(t("notice.invalid_link", values=", ".join(sorted(set(notices)))[:200]))
+        shown = ", ".join(escape_markdown(value) for value in sorted(set(notices)))
+        st.sidebar.warning(t("notice.invalid_link", values=shown[:300]))
     try:
         loading.ensure_warehouse()
     except Exception as exc:  # the app must still explain itself when the bundled data cannot be read

@@ -22,16 +22,17 @@ st.title(t("compare.title"))
 st.write(t("compare.intro"))
 
 indicator_ids = list(catalogue.indicators)
-state.seed_from_url("indicator", indicator_ids, indicator_ids[0], notices)
-state.seed_from_url("group", list(GROUP_PRESETS), "selection", notices)
+indicator_key = state.page_choice("indicator", indicator_ids, indicator_ids[0], notices)
+group_key = state.page_choice("group", list(GROUP_PRESETS), "selection", notices)
 
 left, middle = st.columns([3, 2])
 indicator_id = left.selectbox(
-    t("compare.indicator"), indicator_ids, key="indicator",
+    t("compare.indicator"), indicator_ids, key=indicator_key,
     format_func=lambda i: f"{pick(catalogue.indicators[i].name.as_dict())} · "
                           f"{pick(catalogue.theme(catalogue.indicators[i].theme).name.as_dict())}",
 )
-preset = middle.selectbox(t("compare.group"), GROUP_PRESETS, key="group", format_func=lambda p: t(f"compare.group.{p}"))
+preset = middle.selectbox(t("compare.group"), GROUP_PRESETS, key=group_key,
+                          format_func=lambda p: t(f"compare.group.{p}"))
 indicator = catalogue.indicators[indicator_id]
 table = loading.indicator_table(indicator)
 
@@ -64,12 +65,15 @@ periods = sorted(table.loc[table["region"].isin(municipalities), "period"].uniqu
 if not periods:
     views.not_fetched(indicator)
     st.stop()
-state.seed_from_url("period", periods, periods[0], notices)
-period = st.select_slider(t("compare.period"), options=list(reversed(periods)), key="period",
+period_key = state.page_choice("period", periods, periods[0], notices)
+all_periods = sorted(table["period"].unique())
+start_key = state.page_choice("start", all_periods, all_periods[0], notices)
+state.page_flag("index", "index_mode", notices)
+period = st.select_slider(t("compare.period"), options=list(reversed(periods)), key=period_key,
                           format_func=period_label)
 state.keep_in_url(indicator=indicator_id, group=preset, period=period)
 if notices:
-    st.warning(t("notice.invalid_link", values=", ".join(notices)))
+    st.warning(t("notice.invalid_link", values=", ".join(state.escape_markdown(value) for value in notices)))
 
 names = views.names_for([*municipalities, view.benchmark, COUNTRY])
 name = pick(indicator.name.as_dict())
@@ -127,12 +131,9 @@ for row in ranks.head(12).itertuples():
 
 # --- trend ----------------------------------------------------------------------------------------------------
 st.header(t("compare.trend_title"), divider="gray")
-all_periods = sorted(table["period"].unique())
-state.seed_from_url("start", all_periods, all_periods[0], notices)
 options_left, options_right = st.columns([3, 1])
-start = options_left.select_slider(t("compare.start"), options=all_periods, key="start", format_func=period_label)
-as_index = options_right.toggle(t("compare.index"), key="index_mode",
-                                value=st.query_params.get("index") == "1")
+start = options_left.select_slider(t("compare.start"), options=all_periods, key=start_key, format_func=period_label)
+as_index = options_right.toggle(t("compare.index"), key="index_mode")
 state.keep_in_url(start=start, index="1" if as_index else "0")
 areas = list(dict.fromkeys([*municipalities[:8], view.benchmark, COUNTRY]))
 trend = table[table["region"].isin(areas) & (table["period"] >= start)].assign(name=lambda f: f["region"].map(names))

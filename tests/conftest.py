@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from streamlit.runtime.pages_manager import PagesManager
+
 from sources.settings import get_settings
 from tests.replay_server import ReplayServer
 
@@ -21,3 +23,17 @@ def isolated_settings(tmp_path, monkeypatch):
 def replay_server():
     with ReplayServer() as server:
         yield server
+
+
+@pytest.fixture(autouse=True)
+def served_like_ui_serve(monkeypatch):
+    """Run AppTests as `ui.serve` runs the app: not in Streamlit's legacy `pages/`-directory mode, which it would
+    otherwise enter because `pages/` sits beside app.py (and in which a page file can run without app.py)."""
+    original = PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init)
+    monkeypatch.setattr(PagesManager, "uses_pages_directory", False)

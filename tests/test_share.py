@@ -3,11 +3,9 @@ hostile links never break a page (they fall back to defaults with a notice).
 
 Two things about AppTest shape these tests:
 
-- Every AppTest run starts with a fresh `PagesManager`, which, because the repository has a `pages/` directory, runs
-  in Streamlit's legacy `pages/`-directory mode until app.py calls `st.navigation`. A page hash that happens to equal
-  a legacy page's (`compare`, `about`) then runs `pages/compare.py` alone, without app.py and its sidebar. A real
-  server leaves that mode after its first run (see `tests/browser.py` warm_up), so `served_like_a_warm_server`
-  does the same here: app.py always runs, and `st.navigation` picks the page, as it does for a user's deep link.
+- AppTest runs the app as `ui.serve` does, outside Streamlit's legacy `pages/`-directory mode (tests/conftest.py);
+  in that mode a page hash equal to a legacy page's (`compare`, `about`) would run `pages/compare.py` alone, without
+  app.py and its sidebar. So app.py always runs and `st.navigation` picks the page, as for a user's deep link.
 - AppTest has no browser, and in Streamlit it is the browser that writes a bound sidebar widget's value into the URL
   (as the option's label, repeated for each choice of a multiselect: `municipalities=Hollola&municipalities=Lahti
   (Lahtis)`; tests/test_browser_share.py checks this in Chromium). The page's own choices (`indicator`, `group`,
@@ -22,7 +20,6 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 from streamlit.util import calc_hash
 
@@ -49,19 +46,6 @@ def shared_warehouse(isolated_settings, shared_warehouse_dir, monkeypatch):
     # Runs after conftest's isolated_settings (it asks for it), so this module's warehouse wins.
     monkeypatch.setenv("TIEDOLLA_WAREHOUSE_DIR", str(shared_warehouse_dir))
     get_settings.cache_clear()
-
-
-@pytest.fixture(autouse=True)
-def served_like_a_warm_server(monkeypatch):
-    """Leave the legacy `pages/`-directory mode at once, as a server does after its first run (module docstring)."""
-    original = PagesManager.__init__
-
-    def init(self, *args, **kwargs):
-        original(self, *args, **kwargs)
-        PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(PagesManager, "__init__", init)
-    monkeypatch.setattr(PagesManager, "uses_pages_directory", None)
 
 
 def open_link(query: dict[str, str | list[str]], url_path: str = "compare") -> AppTest:
@@ -114,11 +98,11 @@ def test_a_copied_link_reopens_the_same_view_in_a_new_session():
     at.sidebar.selectbox(key="benchmark").set_value("MK01")  # Uusimaa
     at.run()
     # ... then the indicator (its periods differ: annual), the group, the period, the trend's start and index mode ...
-    at.selectbox(key="indicator").set_value("job_self_sufficiency")
-    at.selectbox(key="group").set_value("benchmark_members")
+    at.selectbox(key="indicator__fi").set_value("job_self_sufficiency")
+    at.selectbox(key="group__fi").set_value("benchmark_members")
     at.run()
-    at.select_slider(key="period").set_value("2015")
-    at.select_slider(key="start").set_value("2010")
+    at.select_slider(key="period__fi").set_value("2015")
+    at.select_slider(key="start__fi").set_value("2010")
     at.toggle(key="index_mode").set_value(True)
     at.run()
     # ... and last the language (AppTest formats options in the test's own thread, in Finnish, so no widget is
@@ -163,7 +147,7 @@ def test_a_preset_link_opens_with_its_values_and_swedish_texts():
     assert state["indicator"] == "job_self_sufficiency" and state["period"] == "2015"
     assert state["group"] == "selection"  # not in the link: the default
     assert at.title[0].value == "Jämförelse och delning"
-    assert at.selectbox(key="indicator").label == "Indikator"
+    assert at.selectbox(key="indicator__sv").label == "Indikator"  # page widgets have a key per language
     assert at.sidebar.multiselect(key="municipalities").label == "Kommuner"
     headers = texts(at.header)
     assert headers[0] == "Arbetsplatssjälvförsörjning, 2015"
@@ -191,12 +175,8 @@ def test_tampered_page_values_fall_back_to_defaults_with_a_notice():
 
 
 @pytest.mark.parametrize("key, value", [
-    pytest.param("start", "2100", marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-        "bug: pages/compare.py shows the notices before it validates `start` (seed_from_url for start runs in the "
-        "trend section, after `if notices: st.warning(...)`), so a bad start is replaced without a notice"))),
-    pytest.param("index", "yes", marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-        "bug: pages/compare.py reads `index` as `== \"1\"` and never validates it, so any other value is silently "
-        "read as 0"))),
+    ("start", "2100"),
+    ("index", "yes"),
 ])
 def test_tampered_trend_values_are_named_in_the_notice(key, value):
     at = open_link({key: value})
@@ -205,9 +185,6 @@ def test_tampered_trend_values_are_named_in_the_notice(key, value):
     assert value in " ".join(texts(at.main.warning))
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "bug: two benchmark areas share the label 'Ahvenanmaa (Åland)' (region MK21 and wellbeing county HV91); the URL "
-    "holds the label, so a link made with HV91 reopens with MK21, and the sidebar shows two identical options"))
 def test_every_benchmark_area_has_its_own_link_label():
     registry = get_registry()
     labels = list(option_labels(registry, tuple(benchmark_options(registry))).values())

@@ -38,7 +38,13 @@ def option_labels(registry: RegionRegistry, codes: tuple[str, ...]) -> dict[str,
 
 @lru_cache(maxsize=8)
 def _option_labels(_registry_id: int, registry: RegionRegistry, codes: tuple[str, ...]) -> dict[str, str]:
-    return {code: option_label(registry, code) for code in codes}
+    labels = {code: option_label(registry, code) for code in codes}
+    # Two areas can share a name (Åland is both a region and a wellbeing services county); the URL holds the label,
+    # so such labels carry their code to stay distinct.
+    counts: dict[str, int] = {}
+    for label in labels.values():
+        counts[label] = counts.get(label, 0) + 1
+    return {code: f"{label} [{code}]" if counts[label] > 1 else label for code, label in labels.items()}
 
 
 def benchmark_options(registry: RegionRegistry) -> list[str]:
@@ -56,18 +62,44 @@ def current() -> ViewState:
     )
 
 
-def seed_from_url(key: str, options: list[str], default: str, notices: list[str]) -> None:
-    """Give a page widget its value from the URL before it is drawn (language-independent ids in the URL).
+def page_choice(key: str, options: list[str], default: str, notices: list[str]) -> str:
+    """Prepare a page widget whose option labels depend on the language; returns the widget key to draw it with.
 
-    An unknown value (a tampered or outdated link) is noted and replaced by the default; it never raises.
+    The choice itself (an id such as `unemployment_rate`) lives in `st.session_state[key]` and in the URL under `key`.
+    The widget gets a key per language, because a browser that has just switched language still answers with the
+    previous language's label, which matches no option and would silently reset the choice. A fresh widget is seeded
+    from the remembered choice, or on a new session from the URL: an unknown value there (a tampered or outdated
+    link) is noted for the page's notice and replaced by the default.
     """
+    widget_key = f"{key}__{current_language()}"
+    if widget_key in st.session_state and st.session_state[widget_key] in options:
+        st.session_state[key] = st.session_state[widget_key]  # the user's latest choice
+        return widget_key
     if key not in st.session_state:
         raw = st.query_params.get(key)
         if raw is not None and raw not in options:
-            notices.append(str(raw)[:40])
+            notices.append(str(raw))
         st.session_state[key] = raw if raw in options else default
     elif st.session_state[key] not in options:
         st.session_state[key] = default
+    st.session_state[widget_key] = st.session_state[key]
+    return widget_key
+
+
+def page_flag(key: str, widget_key: str, notices: list[str]) -> None:
+    """Seed an on/off page widget from the URL (`1` or `0`); anything else is noted and read as off."""
+    if widget_key in st.session_state:
+        return
+    raw = st.query_params.get(key)
+    if raw not in (None, "0", "1"):
+        notices.append(str(raw))
+    st.session_state[widget_key] = raw == "1"
+
+
+def escape_markdown(text: str, limit: int = 60) -> str:
+    """A value from outside (a URL) shown inertly: as a short code span, so no link, image or formatting renders."""
+    text = " ".join(str(text).split())[:limit].replace("`", "'")
+    return f"`{text}`" if text else "` `"
 
 
 def keep_in_url(**values: object) -> None:
