@@ -24,6 +24,21 @@ STATUS_COLOURS = {
 CHART_HEIGHT = 300
 
 
+# Vega's number format locale per language, so chart labels and tooltips read 10,3 in Finnish and Swedish.
+NUMBER_LOCALES = {
+    "fi": {"decimal": ",", "thousands": "\u00a0", "grouping": [3], "currency": ["", "\u00a0€"]},
+    "sv": {"decimal": ",", "thousands": "\u00a0", "grouping": [3], "currency": ["", "\u00a0€"]},
+    "en": {"decimal": ".", "thousands": ",", "grouping": [3], "currency": ["€", ""]},
+}
+
+
+def with_locale(spec: dict, lang: str) -> dict:
+    """The spec with the language's number format (Vega-Lite `config.locale`)."""
+    config = dict(spec.get("config", {}))
+    config["locale"] = {"number": NUMBER_LOCALES.get(lang, NUMBER_LOCALES["fi"])}
+    return {**spec, "config": config}
+
+
 def records(frame: pd.DataFrame) -> list[dict]:
     """A frame as plain JSON-ready records (missing -> None), built column-wise because it runs on every page run."""
     columns = []
@@ -114,7 +129,9 @@ def comparison_chart(frame: pd.DataFrame, *, unit: str, value_title: str, decima
     order = frame["name"].tolist()
     has_interval = "lower" in frame and frame["lower"].notna().any()
     columns = ["name", "value", "status", "status_label"] + (["lower", "upper"] if has_interval else [])
-    data = frame[columns]
+    # The value label sits past the interval's end, so the error bar never runs through the number.
+    label_at = frame[["value", "upper"]].max(axis=1) if has_interval else frame["value"]
+    data = frame[columns].assign(label_at=label_at)
     value_format = f",.{decimals}f"
     tooltip = [alt.Tooltip("name:N", title=" "), alt.Tooltip("value:Q", title=value_title, format=value_format),
                alt.Tooltip("status_label:N", title=" ")]
@@ -135,7 +152,7 @@ def comparison_chart(frame: pd.DataFrame, *, unit: str, value_title: str, decima
         layers.append(alt.Chart().mark_errorbar(ticks=True, color="#222222").encode(
             y=alt.Y("name:N", sort=order), x=alt.X("lower:Q", title=None), x2="upper:Q"))
     labels = alt.Chart().mark_text(align="left", dx=4, color="#222222").encode(
-        y=alt.Y("name:N", sort=order), x="value:Q", text=alt.Text("value:Q", format=value_format))
+        y=alt.Y("name:N", sort=order), x="label_at:Q", text=alt.Text("value:Q", format=value_format))
     layers.append(labels)
     chart = alt.layer(*layers, data=data)
     if benchmark_value is not None:

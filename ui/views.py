@@ -125,7 +125,7 @@ def indicator_panel(indicator: Indicator, municipalities: list[str], benchmark: 
 
 def show_chart(chart) -> None:
     """Draw an Altair chart through charts.to_vega_lite (fast serialisation; builders are validated in tests)."""
-    st.vega_lite_chart(charts.to_vega_lite(chart), width="stretch")
+    st.vega_lite_chart(charts.with_locale(charts.to_vega_lite(chart), current_language()), width="stretch")
 
 
 def export_buttons(chart, frame: pd.DataFrame, meta, stem: str) -> None:
