@@ -19,7 +19,7 @@ from sources.contract import BadQuery, Provenance, SchemaChanged, SourceAdapter,
 from sources.registry import build_adapter
 from sources.settings import get_settings, load_settings
 from sources.warehouse import Warehouse
-from tests.replay_server import ReplayServer, json_answer
+from tests.replay_server import json_answer
 
 WFS_PATH = "/geoserver/wfs"
 DOCUMENTS = ("boundaries_municipalities.geojson", "boundaries_regions.geojson", "boundaries_wellbeing_counties.geojson")
@@ -56,15 +56,6 @@ LAYERS = {
                 square(24.8, 60.1, 0.2)),
     ]),
 }
-
-
-@pytest.fixture
-def replay_server():
-    """The shared replay server, polled every 20 ms so that shutting it down takes no half second per test."""
-    server = ReplayServer()
-    server._thread = threading.Thread(target=lambda: server.httpd.serve_forever(poll_interval=0.02), daemon=True)
-    with server:
-        yield server
 
 
 def serve_wfs(server, layers: dict | None = None, override=None):

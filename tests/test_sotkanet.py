@@ -35,18 +35,10 @@ from sources.sotkanet import (
     titles_match,
 )
 from sources.warehouse import Warehouse
-from tests.replay_server import ReplayServer, json_answer
+from tests.replay_server import json_answer
 
 PREFIX = "/rest/1.1/"
 
-
-@pytest.fixture
-def replay_server():
-    """The shared replay server, polled every 20 ms so that shutting it down takes no half second per test."""
-    server = ReplayServer()
-    server._thread = threading.Thread(target=lambda: server.httpd.serve_forever(poll_interval=0.02), daemon=True)
-    with server:
-        yield server
 
 REGIONS = [
     {"id": 100, "code": "98", "category": "KUNTA", "title": {"fi": "Hollola", "sv": "Hollola", "en": "Hollola"}},

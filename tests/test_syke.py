@@ -22,7 +22,6 @@ from sources.registry import build_adapter
 from sources.settings import get_settings, load_settings
 from sources.syke import SectorRule, parse_alas_csv, parse_municipality_list, parse_number, sum_emissions
 from sources.warehouse import Warehouse
-from tests.replay_server import ReplayServer
 
 LAST_MODIFIED = {98: "Mon, 08 Jun 2026 09:12:00 GMT", 16: "Sun, 07 Jun 2026 22:00:00 GMT"}
 
@@ -62,15 +61,6 @@ EXPECTED_2022 = {
     "syke.emissions_agriculture": 12.0,
     "syke.emissions_waste": 2.0,
 }
-
-
-@pytest.fixture
-def replay_server():
-    """The shared replay server, polled every 20 ms so that shutting it down takes no half second per test."""
-    server = ReplayServer()
-    server._thread = threading.Thread(target=lambda: server.httpd.serve_forever(poll_interval=0.02), daemon=True)
-    with server:
-        yield server
 
 
 def csv_answer(text: str, status: int = 200, headers: dict | None = None):
