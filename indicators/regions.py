@@ -104,6 +104,7 @@ class RegionRegistry:
         self.areas = pd.concat(areas, ignore_index=True).set_index("code")
         self._membership: pd.DataFrame | None = None
         self._names: dict[str, dict[str, str]] | None = None
+        self._codes: dict[str, list[str]] = {}
         for column in ("name_fi", "name_sv", "name_en"):
             self.areas[column] = self.areas[column].str.strip()
 
@@ -124,7 +125,9 @@ class RegionRegistry:
         return merged.old_name if merged else code
 
     def codes(self, level: str) -> list[str]:
-        return self.areas.index[self.areas["level"] == level].tolist()
+        if level not in self._codes:
+            self._codes[level] = self.areas.index[self.areas["level"] == level].tolist()
+        return list(self._codes[level])
 
     def members(self, area_code: str) -> list[str]:
         """Current municipalities of an area (`SSS` = all; a municipality is its own only member)."""

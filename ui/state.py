@@ -48,10 +48,15 @@ def _option_labels(_registry_id: int, registry: RegionRegistry, codes: tuple[str
 
 
 def benchmark_options(registry: RegionRegistry) -> list[str]:
+    return list(_benchmark_options(id(registry), registry))
+
+
+@lru_cache(maxsize=4)
+def _benchmark_options(_registry_id: int, registry: RegionRegistry) -> tuple[str, ...]:
     codes = []
     for level in BENCHMARK_LEVELS:
         codes.extend(sorted(registry.codes(level), key=lambda code: registry.name(code, "fi")))
-    return codes
+    return tuple(codes)
 
 
 def current() -> ViewState:
