@@ -58,7 +58,7 @@ if table.empty:
     state.keep_in_url(indicator=indicator_id, group=preset)
     st.stop()
 if not municipalities:
-    st.info(t("theme.pick_municipalities"), icon="👈")
+    st.info(t("theme.pick_municipalities"), icon=":material/arrow_back:")
     st.stop()
 
 periods = sorted(table.loc[table["region"].isin(municipalities), "period"].unique(), reverse=True)

@@ -19,7 +19,7 @@ for column, theme in zip(columns, catalogue.themes):
                      situational=len(theme.indicators) - structural))
         page = st.session_state.get("_theme_pages", {}).get(theme.id)
         if page is not None:
-            st.page_link(page, label=t("home.open_theme"), icon="➡️")
+            st.page_link(page, label=t("home.open_theme"), icon=":material/arrow_forward:")
 
 st.subheader(t("home.how_title"))
 st.markdown(t("home.how"))

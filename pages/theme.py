@@ -16,7 +16,7 @@ view = state.current()
 st.title(f"{theme.icon} {pick(theme.name.as_dict())}".strip())
 st.write(pick(theme.description.as_dict()))
 if not view.municipalities:
-    st.info(t("theme.pick_municipalities"), icon="👈")
+    st.info(t("theme.pick_municipalities"), icon=":material/arrow_back:")
 
 coverage = loading.coverage()
 # The key figures show what is happening now: the first situational indicator with data (else any with data).

@@ -66,12 +66,12 @@ def fetched_at(rows: pd.DataFrame) -> str:
 def stale_warning(rows: pd.DataFrame, note: loading.SourceNote | None = None) -> None:
     note = note or loading.source_note(rows)
     if note and note.stale_errors:
-        st.warning(t("chart.stale", error=note.stale_errors[0][:300]), icon="⚠️")
+        st.warning(t("chart.stale", error=note.stale_errors[0][:300]), icon=":material/warning:")
 
 
 def not_fetched(indicator: Indicator) -> None:
     st.info(t("indicator.not_fetched", definition=pick(indicator.description.as_dict()),
-              series=", ".join(indicator.formula.series_ids())), icon="⏳")
+              series=", ".join(indicator.formula.series_ids())), icon=":material/hourglass_empty:")
 
 
 def indicator_panel(indicator: Indicator, municipalities: list[str], benchmark: str) -> None:
