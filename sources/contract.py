@@ -144,6 +144,14 @@ def tidy_frame(series: Any, region: Any, period: Any, value: Any) -> pd.DataFram
     return frame[SERIES_COLUMNS]
 
 
+def annual_years(periods: list[str], what: str) -> list[int]:
+    """The years among requested periods, for a source that publishes annual data only; BadQuery when none are."""
+    years = sorted({int(period) for period in periods if re.fullmatch(r"\d{4}", str(period))})
+    if not years:
+        raise BadQuery(f"{what} are annual; the periods {', '.join(map(str, periods[:5]))} are not years.")
+    return years
+
+
 def validate_frame(frame: pd.DataFrame, context: str) -> pd.DataFrame:
     """Check a frame against the schema before it may replace anything in the warehouse.
 

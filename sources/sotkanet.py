@@ -35,6 +35,7 @@ from sources.contract import (
     Provenance,
     SchemaChanged,
     SeriesData,
+    annual_years,
     now_iso,
     tidy_frame,
 )
@@ -207,10 +208,7 @@ class SotkanetAdapter(ConfiguredAdapter):
     def _years(self, periods: list[str] | None) -> list[int]:
         if periods is None:
             return list(range(self.years_from, self.years_to + 1))
-        years = sorted({int(period) for period in periods if re.fullmatch(r"\d{4}", str(period))})
-        if not years:
-            raise BadQuery(f"Sotkanet series are annual; the periods {', '.join(map(str, periods[:5]))} are not years.")
-        return years
+        return annual_years(periods, "Sotkanet series")
 
     def _get_json(self, path: str, what: str, progress) -> Any:
         context = f"THL Sotkanet ({what})"

@@ -36,6 +36,7 @@ from sources.contract import (
     Provenance,
     SchemaChanged,
     SeriesData,
+    annual_years,
     now_iso,
     tidy_frame,
 )
@@ -211,12 +212,7 @@ class SykeEmissionsAdapter(ConfiguredAdapter):
 
     @staticmethod
     def _years(periods: list[str] | None) -> list[int] | None:
-        if periods is None:
-            return None
-        years = sorted({int(p) for p in periods if re.fullmatch(r"\d{4}", str(p))})
-        if not years:
-            raise BadQuery(f"Syke emissions are annual; the periods {', '.join(map(str, periods[:5]))} are not years.")
-        return years
+        return None if periods is None else annual_years(periods, "Syke emissions")
 
     def _get(self, url: str, what: str, progress):
         return self.client.get(url, context=f"Syke ALas ({what})", progress=progress, message=f"Syke: {what}")
