@@ -9,6 +9,7 @@ import streamlit as st
 
 from indicators.catalogue import CatalogueError
 from sources.settings import ConfigError
+from sources.warehouse import WarehouseError, describe_location
 from ui import loading
 from ui.format import date_label
 from ui.i18n import LANGUAGES, pick, set_language, t
@@ -52,6 +53,49 @@ def sidebar(default_language: str, default_municipalities: list[str], default_be
     return notices
 
 
+def pin_from_link() -> list[str]:
+    """Read a link's `asof` once per session (a pinned link shows the data of that vintage); keep it in the
+    address on every page. Returns the link's value when it names no vintage (tampered or from another warehouse)."""
+    if loading.PIN_KEY not in st.session_state:
+        raw = st.query_params.get("asof")
+        vintage_id, valid = loading.parse_pin(raw)
+        st.session_state[loading.PIN_KEY] = vintage_id
+        if not valid:
+            st.query_params.pop("asof", None)
+            return [str(raw)]
+    pinned = loading.pinned_version()
+    if pinned is not None and st.query_params.get("asof") != str(pinned):
+        st.query_params["asof"] = str(pinned)
+    return []
+
+
+def show_latest() -> None:
+    st.session_state[loading.PIN_KEY] = None
+    st.query_params.pop("asof", None)
+
+
+def pinned_notice() -> None:
+    """A pinned view that newer data has overtaken says so, with a way to the latest data."""
+    pinned = loading.pinned_version()
+    if pinned is None or pinned >= loading.latest_version():
+        return
+    vintage = loading.vintage(pinned)
+    with st.container(border=True):
+        st.info(t("notice.pinned", date=date_label(vintage.created_at if vintage else None), vintage=pinned),
+                icon=":material/push_pin:")
+        st.button(t("notice.show_latest"), on_click=show_latest, icon=":material/update:", key="show_latest")
+
+
+def vintage_caption() -> None:
+    """The sidebar names the data version shown, so a screenshot or a meeting note can cite it."""
+    version = loading.data_version()
+    vintage = loading.vintage(version) if version else None
+    if vintage is None:
+        return
+    key = "sidebar.vintage_pinned" if loading.pinned_version() is not None else "sidebar.vintage_latest"
+    st.sidebar.caption(t(key, vintage=version, date=date_label(vintage.created_at)))
+
+
 def main() -> None:
     try:
         settings = loading.settings()
@@ -66,9 +110,18 @@ def main() -> None:
         st.sidebar.warning(t("notice.invalid_link", values=shown[:300]))
     try:
         loading.ensure_warehouse()
+        pin_notices = pin_from_link()
+    except WarehouseError as exc:  # unreachable database, outdated schema: say where and what to check
+        st.error(t("error.warehouse_unavailable", location=describe_location(settings.warehouse_location),
+                   message=str(exc)), icon=":material/database:")
+        st.stop()
     except Exception as exc:  # the app must still explain itself when the bundled data cannot be read
         st.error(t("error.warehouse", message=str(exc)))
         st.stop()
+    if pin_notices:
+        shown = ", ".join(escape_markdown(value) for value in pin_notices)
+        st.warning(t("notice.invalid_asof", values=shown[:120]), icon=":material/history:")
+    pinned_notice()
 
     home = st.Page("pages/home.py", title=t("nav.home"), icon=":material/home:", default=True)
     themes = [
@@ -83,6 +136,7 @@ def main() -> None:
     theme_ids = {theme.id for theme in catalogue.themes}
     st.session_state["_theme_pages"] = dict(zip((theme.id for theme in catalogue.themes), themes))
     st.session_state["_theme_id"] = page.url_path if page.url_path in theme_ids else None
+    vintage_caption()
     freshness = loading.freshness()
     st.sidebar.caption(t("sidebar.data_as_of", date=date_label(freshness.last_success)) if freshness.last_success
                        else t("sidebar.snapshot_only"))

@@ -30,7 +30,7 @@ from indicators.regions import (  # noqa: E402  (the script runs from anywhere)
     normalise_name,
 )
 from sources.contract import Provenance, SeriesData, SeriesInfo, tidy_frame  # noqa: E402
-from sources.warehouse import Warehouse  # noqa: E402
+from sources.warehouse import open_warehouse  # noqa: E402
 
 RAW = REPO_ROOT / "data" / "raw"
 OUT = REPO_ROOT / "data" / "snapshot"
@@ -330,7 +330,7 @@ def main(argv: list[str] | None = None) -> None:
     out = parser.parse_args(argv).out.resolve()
     staging = out.with_name(out.name + ".building")
     shutil.rmtree(staging, ignore_errors=True)
-    warehouse = Warehouse(staging)
+    warehouse = open_warehouse(staging)
     print(f"Building the snapshot from {RAW}")
     for step in (build_unemployment, build_population, build_key_figures, build_sotkanet_2012, build_child_family):
         step(warehouse)

@@ -44,6 +44,21 @@ for theme in catalogue.themes:
                 })
             st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
+st.header(t("about.vintages"), divider="gray")
+st.write(t("about.vintages_help"))
+vintages = loading.recent_vintages(limit=200)
+if vintages:
+    st.dataframe(pd.DataFrame([{
+        t("about.vintage"): vintage.id,
+        t("about.vintage_stored"): date_label(vintage.created_at),
+        t("about.series"): (pick(metadata[vintage.series]["info"].title) + f" ({vintage.series})"
+                            if vintage.series in metadata else vintage.series),
+        t("about.source_updated"): date_label(vintage.data_updated),
+        t("about.new"): vintage.new, t("about.changed"): vintage.changed, t("about.withdrawn"): vintage.withdrawn,
+    } for vintage in vintages]), hide_index=True, width="stretch")
+else:
+    st.caption(t("about.no_vintages"))
+
 st.header(t("about.sources"), divider="gray")
 settings = loading.settings()
 for name, config in settings.sources.items():

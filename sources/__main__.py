@@ -1,7 +1,14 @@
-"""Command line of the sources package: `python -m sources refresh [--source NAME] [--series ID]`.
+"""Command line of the sources package.
 
-Prints a progress line per step and a summary table. Exit status: 0 when every series was refreshed, 2 when some
-failed (their reasons are printed; their stored data is untouched), 1 when the configuration is unusable.
+    python -m sources refresh [--source NAME] [--series ID]   fetch the configured series into the warehouse
+    python -m sources migrate                                  create or update the warehouse schema (PostgreSQL)
+    python -m sources copy-warehouse SRC DST                   copy every series with its vintages to another store
+    python -m sources vintages [--series ID] [--limit N]       list the latest vintages
+
+`refresh` prints a progress line per step and a summary table. Exit status: 0 when every series was refreshed,
+2 when some failed (their reasons are printed; their stored data is untouched), 1 when the configuration or the
+warehouse is unusable (unreachable database, outdated schema, read-only role), 3 when another refresh of the same
+warehouse kept running beyond `refresh_lock_timeout_s`.
 """
 
 from __future__ import annotations
@@ -11,8 +18,9 @@ import sys
 
 from sources.refresh import RefreshProgress, refresh
 from sources.settings import ConfigError, load_settings
+from sources.warehouse import WarehouseBusy, WarehouseError, describe_location, open_warehouse
 
-EXIT_OK, EXIT_CONFIG_ERROR, EXIT_SOME_FAILED, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_CONFIG_ERROR, EXIT_SOME_FAILED, EXIT_BUSY, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 
 def print_progress(event: RefreshProgress) -> None:
@@ -20,7 +28,7 @@ def print_progress(event: RefreshProgress) -> None:
         print(f"[{event.series_done}/{event.series_total}] {event.message}", flush=True)
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m sources", description="Tiedolla data sources.")
     commands = parser.add_subparsers(dest="command", required=True)
     refresh_parser = commands.add_parser(
@@ -32,12 +40,36 @@ def main(argv: list[str] | None = None) -> int:
     refresh_parser.add_argument(
         "--series", action="append", metavar="ID", help="a series id, e.g. statfin.unemployed (repeatable)"
     )
-    args = parser.parse_args(argv)
+    commands.add_parser("migrate", help="create or update the warehouse schema, then fill it from the snapshot")
+    copy_parser = commands.add_parser(
+        "copy-warehouse", help="copy every series and document with its vintages from SRC to DST")
+    copy_parser.add_argument("source", metavar="SRC", help="a folder, file:// or postgresql:// URL")
+    copy_parser.add_argument("target", metavar="DST", help="an empty warehouse: a folder or postgresql:// URL")
+    vintages_parser = commands.add_parser("vintages", help="list the latest vintages of the warehouse")
+    vintages_parser.add_argument("--series", metavar="ID", help="only this series")
+    vintages_parser.add_argument("--limit", type=int, default=20, metavar="N", help="how many (default 20)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     try:
+        if args.command == "copy-warehouse":
+            return _copy(args.source, args.target)
         settings = load_settings()
+        if args.command == "migrate":
+            return _migrate(settings)
+        if args.command == "vintages":
+            return _list_vintages(settings, args.series, args.limit)
         report = refresh(settings, sources=args.source, series=args.series, progress=print_progress)
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
+    except WarehouseBusy as exc:
+        print(f"Warehouse busy: {exc}", file=sys.stderr)
+        return EXIT_BUSY
+    except WarehouseError as exc:
+        print(f"Warehouse error: {exc}", file=sys.stderr)
         return EXIT_CONFIG_ERROR
     except KeyboardInterrupt:
         print("Interrupted; series not yet written keep their previous data.", file=sys.stderr)
@@ -45,6 +77,39 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(report.summary_table() if report.outcomes else "Nothing to refresh: no enabled sources or series.")
     return EXIT_OK if report.ok else EXIT_SOME_FAILED
+
+
+def _migrate(settings) -> int:
+    from sources.snapshot import seed_warehouse
+
+    with open_warehouse(settings.warehouse_location) as warehouse:
+        applied = warehouse.migrate()
+        where = describe_location(settings.warehouse_location)
+        print(f"Applied {len(applied)} migrations to {where}: {', '.join(applied)}." if applied
+              else f"The schema of {where} is up to date.")
+        copied = seed_warehouse(settings, warehouse)
+        if copied:
+            print(f"Filled {len(copied)} series from the bundled snapshot.")
+    return EXIT_OK
+
+
+def _copy(source: str, target: str) -> int:
+    from sources.copying import copy_warehouse
+
+    with open_warehouse(source) as origin, open_warehouse(target) as destination:
+        destination.migrate()
+        counts = copy_warehouse(origin, destination, progress=lambda line: print(line, flush=True))
+    print(f"Copied {counts['series']} series, {counts['vintages']} vintages and {counts['documents']} documents "
+          f"from {describe_location(source)} to {describe_location(target)}.")
+    return EXIT_OK
+
+
+def _list_vintages(settings, series: str | None, limit: int) -> int:
+    with open_warehouse(settings.warehouse_location) as warehouse:
+        for vintage in warehouse.vintages(series, limit=limit):
+            print(f"{vintage.id:>6}  {vintage.created_at}  {vintage.series:<45} publisher {vintage.data_updated or '-':<12}"
+                  f" new {vintage.new:>6}  changed {vintage.changed:>6}  withdrawn {vintage.withdrawn:>6}")
+    return EXIT_OK
 
 
 if __name__ == "__main__":

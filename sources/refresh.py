@@ -10,6 +10,10 @@ Adapters may offer two optional methods beyond the contract:
 - `fetch_documents(progress=None) -> list[tuple[str, bytes, Provenance]]`: non-tabular data (e.g. boundaries),
   stored with `Warehouse.write_document`. Documents are refreshed when no series filter is given.
 
+Only one refresh runs at a time for one warehouse: it holds the warehouse's refresh lock (a lock file locally, an
+advisory lock in PostgreSQL) and waits up to `refresh_lock_timeout_s` for another one to finish (then WarehouseBusy).
+Each series that changes becomes a new vintage; one that comes back unchanged is "unchanged" and stores nothing.
+
 Adapters report progress with increments: `progress(requests=1, cells=n, message=...)` per request.
 """
 
@@ -23,7 +27,7 @@ from sources.contract import SourceError, now_iso, validate_frame
 from sources.http import make_session
 from sources.registry import build_adapters
 from sources.settings import ConfigError, Settings
-from sources.warehouse import Warehouse
+from sources.warehouse import Warehouse, WarehouseError, open_warehouse
 
 SNAPSHOT_KIND = "snapshot"  # the bundled data; the app seeds from it separately, so refresh skips it unless named
 UPDATED, UNCHANGED, FAILED = "updated", "unchanged", "failed"
@@ -60,6 +64,8 @@ class SeriesOutcome:
     changed: int = 0
     rows: int = 0
     reason: str = ""
+    withdrawn: int = 0
+    vintage: int | None = None
 
 
 @dataclass
@@ -80,10 +86,11 @@ class RefreshReport:
 
     def summary_table(self) -> str:
         """A plain-text table of the outcomes, then the reasons of failures."""
-        header = ("source", "series", "status", "new", "changed", "rows")
+        header = ("source", "series", "status", "new", "changed", "withdrawn", "rows", "vintage")
         rows = [
             (o.source, o.series, o.status)
-            + ((str(o.new), str(o.changed), str(o.rows)) if o.status != FAILED else ("-", "-", "-"))
+            + ((str(o.new), str(o.changed), str(o.withdrawn), str(o.rows), str(o.vintage or "-"))
+               if o.status != FAILED else ("-",) * 5)
             for o in self.outcomes
         ]
         widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
@@ -120,7 +127,8 @@ class _Tracker:
     def finished(self, outcome: SeriesOutcome) -> None:
         self.report.outcomes.append(outcome)
         self.done += 1
-        detail = outcome.reason if outcome.status == FAILED else f"{outcome.new} new, {outcome.changed} changed"
+        detail = (outcome.reason if outcome.status == FAILED else
+                  f"{outcome.new} new, {outcome.changed} changed, {outcome.withdrawn} withdrawn")
         self.emit(f"{outcome.series}: {outcome.status} ({detail})")
 
 
@@ -133,7 +141,8 @@ def refresh(
 ) -> RefreshReport:
     """Refresh the named sources (default: all enabled except the snapshot) and series (default: all of them).
 
-    Raises ConfigError when a named source or series does not exist or a source cannot be built; source failures
+    Raises ConfigError when a named source or series does not exist or a source cannot be built; WarehouseError
+    when the warehouse cannot be opened or written, or another refresh holds it (WarehouseBusy). Source failures
     are not raised but reported per series (and recorded in the warehouse status).
     """
     own_session = session is None
@@ -145,12 +154,15 @@ def refresh(
         with_documents = series is None
         document_steps = sum(1 for adapter in adapters.values() if with_documents and _has_documents(adapter))
         tracker = _Tracker(sum(len(ids) for _, ids in work) + document_steps, report, progress)
-        warehouse = Warehouse(settings.warehouse_dir)
-        tracker.emit("Starting refresh")
-        for adapter, series_ids in work:
-            _refresh_series(adapter, series_ids, warehouse, tracker)
-            if with_documents and _has_documents(adapter):
-                _refresh_documents(adapter, warehouse, tracker)
+        with open_warehouse(settings.warehouse_location) as warehouse:
+            warehouse.check_schema()
+            tracker.emit("Waiting for the warehouse")
+            with warehouse.refresh_lock(settings.refresh_lock_timeout_s):
+                tracker.emit("Starting refresh")
+                for adapter, series_ids in work:
+                    _refresh_series(adapter, series_ids, warehouse, tracker)
+                    if with_documents and _has_documents(adapter):
+                        _refresh_documents(adapter, warehouse, tracker)
         report.finished_at = now_iso()
         tracker.emit("Refresh finished")
         return report
@@ -215,13 +227,16 @@ def _store(source: str, series_id: str, data, warehouse: Warehouse) -> SeriesOut
         if data is None:
             raise SourceError(f"{source}: the adapter returned no data for '{series_id}'.")
         validate_frame(data.frame, f"{source} / {series_id}")
-        counts = warehouse.write(data)
+        result = warehouse.write(data)
+    except WarehouseError:
+        raise  # the warehouse itself failed (read-only, gone): not this series' fault, stop the refresh
     except Exception as exc:  # noqa: BLE001 - reported per series, never lost
         reason = _reason(exc, source)
         warehouse.record_failure(series_id, source, reason)
         return SeriesOutcome(source, series_id, FAILED, reason=reason)
-    status = UPDATED if counts["new"] or counts["changed"] else UNCHANGED
-    return SeriesOutcome(source, series_id, status, counts["new"], counts["changed"], counts["rows"])
+    status = UPDATED if result.changed_anything else UNCHANGED
+    return SeriesOutcome(source, series_id, status, result.new, result.changed, result.rows,
+                         withdrawn=result.withdrawn, vintage=result.vintage)
 
 
 def _refresh_documents(adapter, warehouse: Warehouse, tracker: _Tracker) -> None:
@@ -231,6 +246,8 @@ def _refresh_documents(adapter, warehouse: Warehouse, tracker: _Tracker) -> None
         documents = adapter.fetch_documents(progress=tracker.adapter_progress)
         for name, payload, provenance in documents:
             warehouse.write_document(name, payload, provenance)
+    except WarehouseError:
+        raise
     except Exception as exc:  # noqa: BLE001 - a failed document must not stop the series of other sources
         reason = _reason(exc, adapter.name)
         warehouse.record_failure(label, adapter.name, reason)

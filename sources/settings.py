@@ -1,7 +1,7 @@
 """Application settings: `config.toml` at the repository root, overridden by environment variables.
 
 Every setting can be overridden with the prefix `TIEDOLLA_` and `__` for nesting, for example
-`TIEDOLLA_WAREHOUSE_DIR=/tmp/wh` or `TIEDOLLA_SOURCES__STATFIN__BASE_URL=http://127.0.0.1:8765/api/v1/`.
+`TIEDOLLA_WAREHOUSE_URL=postgresql://tiedolla@db/tiedolla`, `TIEDOLLA_WAREHOUSE_DIR=/tmp/wh` or `TIEDOLLA_SOURCES__STATFIN__BASE_URL=http://127.0.0.1:8765/api/v1/`.
 `TIEDOLLA_CONFIG_FILE` points at another TOML file (tests use this).
 
 A broken file or a wrong value raises `ConfigError` with the file and the field named, never a bare traceback.
@@ -76,7 +76,12 @@ class Settings(BaseSettings):
         extra="ignore",
     )
 
+    # Where the warehouse lives: a folder path or file:// URL (the local store) or postgresql://... (a shared
+    # PostgreSQL warehouse). Empty means the local store in `warehouse_dir`.
+    warehouse_url: str = ""
     warehouse_dir: Path = REPO_ROOT / ".warehouse"
+    # How long a refresh waits for another refresh of the same warehouse to finish before giving up (exit code 3).
+    refresh_lock_timeout_s: float = Field(default=60.0, ge=0)
     snapshot_dir: Path = REPO_ROOT / "data" / "snapshot"
     default_language: str = Field(default="fi", pattern=r"^(fi|sv|en)$")
     default_municipalities: list[str] = Field(default_factory=lambda: ["KU016", "KU111", "KU098", "KU560"])
@@ -84,6 +89,11 @@ class Settings(BaseSettings):
     user_agent: str = "Tiedolla/0.1 (+https://github.com/tiedolla; municipal indicators)"
     cache_ttl_s: int = 3600
     sources: dict[str, SourceConfig] = Field(default_factory=dict)
+
+    @property
+    def warehouse_location(self) -> str:
+        """The warehouse to open with `sources.warehouse.open_warehouse`: `warehouse_url`, else `warehouse_dir`."""
+        return self.warehouse_url or str(self.warehouse_dir)
 
     @classmethod
     def settings_customise_sources(
@@ -121,6 +131,13 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigError(f"Configuration in {path} (or TIEDOLLA_ environment) is invalid: {problems}.") from None
     if not settings.warehouse_dir.is_absolute():
         settings.warehouse_dir = REPO_ROOT / settings.warehouse_dir
+    url = settings.warehouse_url
+    if url and "://" not in url and not Path(url).is_absolute():
+        settings.warehouse_url = str(REPO_ROOT / url)
+    elif "://" in url and not url.startswith(("file://", "postgresql://", "postgres://")):
+        raise ConfigError(
+            f"Configuration in {path}: warehouse_url {url.split('://')[0]}://... is not supported; use a folder "
+            "path, file:///folder or postgresql://user@host/database.")
     if not settings.snapshot_dir.is_absolute():
         settings.snapshot_dir = REPO_ROOT / settings.snapshot_dir
     return settings

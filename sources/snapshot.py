@@ -12,7 +12,7 @@ from typing import ClassVar
 
 from sources.contract import NotFound, SchemaChanged, SeriesData, SeriesInfo
 from sources.settings import Settings, SourceConfig
-from sources.warehouse import Warehouse
+from sources.warehouse import Warehouse, open_warehouse
 
 
 class SnapshotAdapter:
@@ -21,7 +21,7 @@ class SnapshotAdapter:
     def __init__(self, name: str, config: SourceConfig, settings: Settings, session=None) -> None:
         self.name = name
         self.config = config
-        self.store = Warehouse(settings.snapshot_dir)
+        self.store = open_warehouse(settings.snapshot_dir)
 
     def describe(self) -> list[SeriesInfo]:
         infos = []
@@ -56,20 +56,34 @@ class SnapshotAdapter:
         return results
 
 
-def seed_warehouse(settings: Settings) -> list[str]:
+def seed_warehouse(settings: Settings, warehouse: Warehouse | None = None) -> list[str]:
     """Copy every snapshot series the warehouse does not have yet into it; returns the ids copied.
 
-    On first start this fills an empty warehouse; after an upgrade it adds new snapshot series. It never overwrites
-    a series the warehouse already has, so data fetched by a refresh is never replaced by older bundled data.
+    On first start this fills an empty warehouse (local or PostgreSQL alike); after an upgrade it adds new snapshot
+    series. It never overwrites a series the warehouse already has, so data fetched by a refresh is never replaced by
+    older bundled data. Each copied series becomes the first vintage of that series.
     """
     from sources.registry import build_adapter  # the registry names this module, so import it only when used
 
-    warehouse = Warehouse(settings.warehouse_dir)
+    if warehouse is None:
+        with open_warehouse(settings.warehouse_location) as opened:
+            return seed_warehouse(settings, opened)
     present = set(warehouse.series_ids())
     adapter = build_adapter("snapshot", settings)
     missing = [info.id for info in adapter.describe() if info.id not in present]
     if not missing:
         return []
+    if missing and not present:
+        warehouse.sync_areas(area_rows())
     for series in adapter.fetch(missing):
         warehouse.write(series, merge=False)
     return missing
+
+
+def area_rows() -> list[tuple[str, str, str, str, str]]:
+    """Every area of the region registry as `(code, level, name_fi, name_sv, name_en)`."""
+    from indicators.regions import get_registry
+
+    registry = get_registry()
+    return [(code, str(level), registry.name(code, "fi"), registry.name(code, "sv"), registry.name(code, "en"))
+            for code, level in registry.areas["level"].items()]

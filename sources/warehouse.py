@@ -1,186 +1,343 @@
-"""The local data store: one parquet file per series, with the series description and provenance inside it.
+"""The warehouse interface: one contract for storing series with every vintage, and the backend chosen by one setting.
 
-Layout of `warehouse_dir`:
-    series/<series id>.parquet   rows `series, region, period, value`; schema metadata `tiedolla` = JSON with
-                                 `info` (SeriesInfo), `provenance` and `written_at`
-    status.json                  per series: last successful fetch, last attempt, last error
+`open_warehouse(location)` returns the backend for a location:
+- a path or `file://...`: the local store (`sources.warehouse_local`), the embedded default;
+- `postgresql://...`: PostgreSQL (`sources.warehouse_pg`), for a warehouse shared by several app servers.
 
-Rules that keep good data safe:
-- a write validates the frame first, then writes beside the target and renames over it (`os.replace` is atomic on
-  POSIX), so a reader sees either the old file or the new one, and a killed writer leaves the old file intact;
-- a write merges: rows of the old file whose region and period the new data does not cover are kept, so a source
-  that stops publishing old years does not erase them;
-- a failed fetch only records the error in status.json; the series file is untouched.
+Every caller (the app, the refresh command, snapshot seeding, the tests) uses only this interface.
+
+Vintages. Every write that changes a series creates a vintage with a warehouse-wide increasing id. Old values are
+kept as revisions, so any series can be read as of any vintage: a row is valid from the vintage that wrote it until
+the vintage that replaced or withdrew it. A write that changes nothing creates no vintage and stores no rows. The
+latest vintage id is the warehouse's data version: caches key on it, and a pinned link carries one (`asof`).
+
+What a write withdraws (`plan_revision`): a stored value whose period lies within the span of periods the new data
+covers, but which the new data leaves out or gives as missing. Periods outside that span are kept (a source asked
+for 2010 onwards has not withdrawn 1990). A write with `merge=False` replaces the whole series.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
-import threading
-from dataclasses import asdict
+import hashlib
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
-from sources.contract import SERIES_COLUMNS, Provenance, SeriesData, SeriesInfo, now_iso, validate_frame
+from sources.contract import SERIES_COLUMNS, Provenance, SeriesData, SeriesInfo
 
-METADATA_KEY = b"tiedolla"
-SCHEMA = pa.schema(
-    [
-        ("series", pa.dictionary(pa.int32(), pa.string())),
-        ("region", pa.dictionary(pa.int32(), pa.string())),
-        ("period", pa.dictionary(pa.int32(), pa.string())),
-        ("value", pa.float64()),
-    ]
-)
-_status_lock = threading.Lock()
+KEYS = ["region", "period"]
+HISTORY_COLUMNS = ["region", "period", "value", "valid_from", "valid_to"]
+DEFAULT_LOCK_TIMEOUT_S = 60.0
 
 
-def _atomic_write_bytes(target: Path, write) -> None:
-    """Write through `write(file_path)` to a temporary file beside `target`, fsync it, then rename over target."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(handle)
-    try:
-        write(temporary)
-        with open(temporary, "rb") as written:
-            os.fsync(written.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+# --- errors -------------------------------------------------------------------------------------------------------
 
 
-class Warehouse:
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
-        self.series_dir = self.root / "series"
-        self.status_path = self.root / "status.json"
+class WarehouseError(Exception):
+    """The warehouse cannot be used as asked; the message says what to check."""
 
-    # --- reading ------------------------------------------------------------------------------------------------
 
-    def series_ids(self) -> list[str]:
-        if not self.series_dir.exists():
-            return []
-        return sorted(path.stem for path in self.series_dir.glob("*.parquet"))
+class WarehouseUnavailable(WarehouseError):
+    """The warehouse cannot be reached or opened (database down, wrong host, unreadable folder)."""
+
+
+class SchemaOutdated(WarehouseError):
+    """The stored schema is older (or newer) than this code; the message names the migrate command."""
+
+
+class WarehouseBusy(WarehouseError):
+    """Another refresh holds the warehouse's refresh lock beyond the waiting time."""
+
+
+class WarehouseReadOnly(WarehouseError):
+    """The warehouse may be read but not written (e.g. a read-only database role)."""
+
+
+# --- records ------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Vintage:
+    """One change of one series: when it was stored, what the publisher said, and what changed."""
+
+    id: int
+    series: str
+    created_at: str  # when the warehouse committed it (UTC, ISO 8601)
+    fetched_at: str | None  # when the data was fetched from the source
+    data_updated: str | None  # the publisher's own data date
+    content_hash: str  # of the series' current values after this vintage
+    new: int
+    changed: int
+    withdrawn: int
+    rows: int  # current rows after this vintage
+    source: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Vintage:
+        return cls(**{key: data.get(key) for key in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What a write did: rows now current, the counts, and the vintage created (None when nothing changed)."""
+
+    rows: int
+    new: int
+    changed: int
+    withdrawn: int
+    vintage: int | None
+
+    def __getitem__(self, key: str) -> Any:  # counts read like the dict writes used to return
+        return getattr(self, key)
+
+    @property
+    def changed_anything(self) -> bool:
+        return self.vintage is not None
+
+
+@dataclass
+class SeriesDump:
+    """A series with its whole history, for moving it between backends (`copy-warehouse`)."""
+
+    info: SeriesInfo
+    history: pd.DataFrame  # HISTORY_COLUMNS; valid_to NaN/None while current
+    vintages: list[tuple[Vintage, Provenance]] = field(default_factory=list)
+
+
+# --- the interface ------------------------------------------------------------------------------------------------
+
+
+class Warehouse(ABC):
+    """Series with every vintage, their descriptions, fetch status and documents. See the module docstring."""
+
+    location: str
+
+    # reading
+    @abstractmethod
+    def series_ids(self, as_of: int | None = None) -> list[str]:
+        """Ids of the stored series (those that existed at vintage `as_of` when given)."""
 
     def is_empty(self) -> bool:
         return not self.series_ids()
 
-    def path_for(self, series_id: str) -> Path:
-        return self.series_dir / f"{series_id}.parquet"
+    @abstractmethod
+    def read(self, series_ids: list[str] | None = None, as_of: int | None = None) -> pd.DataFrame:
+        """Rows `series, region, period, value` of the named series (all when None), latest or as of a vintage.
+        Unknown ids are simply absent."""
 
-    def read(self, series_ids: list[str] | None = None) -> pd.DataFrame:
-        """Rows of the named series (all when None) in one frame; unknown ids are simply absent."""
-        ids = self.series_ids() if series_ids is None else [s for s in series_ids if self.path_for(s).exists()]
-        if not ids:
-            return pd.DataFrame({column: pd.Series(dtype="string") for column in SERIES_COLUMNS[:3]}).assign(
-                value=pd.Series(dtype="float64")
-            )
-        tables = [pq.read_table(self.path_for(series_id)) for series_id in ids]
-        frame = pa.concat_tables([table.replace_schema_metadata(None) for table in tables]).to_pandas()
-        for column in SERIES_COLUMNS[:3]:
-            frame[column] = frame[column].astype("string")
-        return frame
+    @abstractmethod
+    def metadata(self, series_id: str, as_of: int | None = None) -> dict[str, Any] | None:
+        """`{"info", "provenance", "written_at", "vintage"}` of a series (as of a vintage), or None."""
 
-    def metadata(self, series_id: str) -> dict[str, Any] | None:
-        """`{"info": SeriesInfo, "provenance": Provenance, "written_at": str}` without reading the rows."""
-        path = self.path_for(series_id)
-        if not path.exists():
-            return None
-        raw = (pq.read_schema(path).metadata or {}).get(METADATA_KEY)
-        if raw is None:
-            return None
-        data = json.loads(raw)
-        return {
-            "info": SeriesInfo(**data["info"]),
-            "provenance": Provenance.from_dict(data["provenance"]),
-            "written_at": data.get("written_at"),
-        }
+    @abstractmethod
+    def vintages(self, series_id: str | None = None, limit: int | None = None) -> list[Vintage]:
+        """Vintages, newest first (of one series when named)."""
 
+    @abstractmethod
+    def vintage(self, vintage_id: int) -> Vintage | None:
+        """One vintage by id, or None."""
+
+    @abstractmethod
+    def latest_vintage_id(self) -> int:
+        """The data version: the newest vintage id, 0 for an empty warehouse. Cheap; asked on every page run."""
+
+    @abstractmethod
     def status(self) -> dict[str, dict[str, Any]]:
-        try:
-            return json.loads(self.status_path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {}
-        except json.JSONDecodeError:
-            # A damaged status file must not stop the app: the series files are the data, status is advisory.
-            return {}
+        """Per series or document: last success, last attempt, last error."""
 
-    # --- writing ------------------------------------------------------------------------------------------------
-
-    def write(self, data: SeriesData, merge: bool = True) -> dict[str, int]:
-        """Validate and store one series atomically. Returns counts: rows written, new and changed values."""
-        frame = data.frame[SERIES_COLUMNS].copy()
-        if (frame["series"] != data.info.id).any():
-            raise ValueError(f"frame rows do not all belong to series {data.info.id}")
-        validate_frame(frame, f"{data.provenance.source} / {data.info.id}")
-        previous = self.read([data.info.id]) if self.path_for(data.info.id).exists() else None
-        changes = {"rows": len(frame), "new": len(frame), "changed": 0}
-        if previous is not None and not previous.empty:
-            keys = ["region", "period"]
-            joined = frame.merge(previous[keys + ["value"]], on=keys, how="left", suffixes=("", "_old"), indicator=True)
-            existed = joined["_merge"] == "both"
-            changes["new"] = int((~existed).sum())
-            old, new = joined.loc[existed, "value_old"], joined.loc[existed, "value"]
-            changes["changed"] = int(((old != new) & ~(old.isna() & new.isna())).sum())
-            if merge:
-                kept = previous.merge(frame[keys], on=keys, how="left", indicator=True)
-                kept = kept[kept["_merge"] == "left_only"].drop(columns="_merge")
-                frame = pd.concat([kept[SERIES_COLUMNS], frame], ignore_index=True)
-                changes["rows"] = len(frame)
-        frame = frame.sort_values(["region", "period"], kind="stable").reset_index(drop=True)
-        metadata = json.dumps(
-            {"info": asdict(data.info), "provenance": data.provenance.to_dict(), "written_at": now_iso()},
-            ensure_ascii=False,
-        )
-        table = pa.Table.from_pandas(frame.astype({"series": str, "region": str, "period": str}), preserve_index=False)
-        table = table.cast(SCHEMA).replace_schema_metadata({METADATA_KEY: metadata.encode("utf-8")})
-        _atomic_write_bytes(self.path_for(data.info.id), lambda path: pq.write_table(table, path))
-        self._update_status(
-            data.info.id,
-            last_success=now_iso(),
-            last_error=None,
-            source_updated=data.provenance.data_updated,
-            source=data.provenance.source,
-        )
-        return changes
-
-    # --- documents (non-tabular data such as boundaries) --------------------------------------------------------
-
-    def write_document(self, name: str, payload: bytes, provenance: Provenance) -> None:
-        """Store a document (e.g. GeoJSON boundaries) atomically, with its provenance beside it."""
-        target = self.root / "documents" / name
-        _atomic_write_bytes(target, lambda path: Path(path).write_bytes(payload))
-        meta = json.dumps({"provenance": provenance.to_dict(), "written_at": now_iso()}, ensure_ascii=False)
-        _atomic_write_bytes(target.with_name(name + ".meta.json"), lambda path: Path(path).write_text(meta, "utf-8"))
-        self._update_status(
-            f"document:{name}", last_success=now_iso(), last_error=None,
-            source_updated=provenance.data_updated, source=provenance.source,
-        )
-
+    @abstractmethod
     def read_document(self, name: str) -> tuple[bytes, Provenance] | None:
-        target = self.root / "documents" / name
-        meta_path = target.with_name(name + ".meta.json")
-        if not target.exists() or not meta_path.exists():
-            return None
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        return target.read_bytes(), Provenance.from_dict(meta["provenance"])
+        """A stored document (e.g. boundaries GeoJSON) with its provenance, or None."""
 
+    # writing
+    @abstractmethod
+    def write(self, data: SeriesData, merge: bool = True) -> WriteResult:
+        """Validate and store one series atomically; a change creates a vintage. Raises SchemaChanged for a bad
+        frame (nothing stored), WarehouseReadOnly when writing is not allowed."""
+
+    @abstractmethod
+    def write_document(self, name: str, payload: bytes, provenance: Provenance) -> None:
+        """Store a document atomically with its provenance."""
+
+    @abstractmethod
     def record_failure(self, series_id: str, source: str, message: str) -> None:
         """Remember that fetching `series_id` failed; its data stays as it was."""
-        self._update_status(series_id, last_error=message, last_error_at=now_iso(), source=source)
 
-    def _update_status(self, series_id: str, **fields: Any) -> None:
-        with _status_lock:
-            status = self.status()
-            entry = status.setdefault(series_id, {})
-            entry.update(fields)
-            entry["last_attempt"] = now_iso()
-            payload = json.dumps(status, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
-            _atomic_write_bytes(self.status_path, lambda path: Path(path).write_bytes(payload))
+    @abstractmethod
+    def record_success(self, series_id: str, source: str, data_updated: str | None) -> None:
+        """Remember a successful fetch that changed nothing (no vintage, but the series is current)."""
+
+    # locking, schema, moving
+    @abstractmethod
+    @contextmanager
+    def refresh_lock(self, timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> Iterator[None]:
+        """Held for a whole refresh: one refresh at a time per warehouse, across processes and machines.
+        Waits up to `timeout_s`, then raises WarehouseBusy."""
+
+    def migrate(self) -> list[str]:
+        """Bring the stored schema up to date; returns the migrations applied (none for a store without one)."""
+        return []
+
+    def check_schema(self) -> None:
+        """Raise SchemaOutdated when the stored schema is not the one this code needs."""
+
+    @abstractmethod
+    def dump_series(self, series_id: str) -> SeriesDump | None:
+        """The series with its whole history and vintages."""
+
+    @abstractmethod
+    def load_series(self, dump: SeriesDump) -> None:
+        """Store a dumped series with its vintages and ids as they were (the series must not exist yet)."""
+
+    def documents(self) -> list[str]:
+        """Names of stored documents."""
+        return []
+
+    def sync_areas(self, rows: list[tuple[str, str, str, str, str]]) -> None:
+        """Store area names `(code, level, name_fi, name_sv, name_en)` for readers outside the app (the SQL view of
+        the PostgreSQL backend); the local store needs none, the app has the region registry."""
+
+    def close(self) -> None:
+        """Release connections (a no-op for the local store)."""
+
+    def __enter__(self) -> Warehouse:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+
+# --- choosing a backend -------------------------------------------------------------------------------------------
+
+
+def is_postgres(location: str | Path) -> bool:
+    return str(location).startswith(("postgresql://", "postgres://"))
+
+
+def describe_location(location: str | Path) -> str:
+    """The location without a password, for messages."""
+    text = str(location)
+    if is_postgres(text) and "@" in text:
+        scheme, rest = text.split("://", 1)
+        credentials, host = rest.rsplit("@", 1)
+        user = credentials.split(":", 1)[0]
+        return f"{scheme}://{user}@{host}" if user else f"{scheme}://{host}"
+    return text
+
+
+def open_warehouse(location: str | Path) -> Warehouse:
+    """The warehouse at a location: a folder path or `file://` URL (local store), or `postgresql://` (PostgreSQL)."""
+    text = str(location)
+    if is_postgres(text):
+        from sources.warehouse_pg import PostgresWarehouse
+
+        return PostgresWarehouse(text)
+    from sources.warehouse_local import LocalWarehouse
+
+    if text.startswith("file://"):
+        from urllib.parse import unquote, urlparse
+
+        text = unquote(urlparse(text).path)
+    return LocalWarehouse(Path(text))
+
+
+# --- the revision rule, shared by the backends --------------------------------------------------------------------
+
+
+@dataclass
+class Revision:
+    """How a write changes a series: rows to add as of the new vintage and current rows it retires."""
+
+    insert: pd.DataFrame  # region, period, value: new and changed values (and newly missing markers)
+    retire: pd.DataFrame  # region, period: current rows superseded or withdrawn by this vintage
+    current: pd.DataFrame  # region, period, value: what is current after the write, sorted
+    new: int
+    changed: int
+    withdrawn: int
+
+    @property
+    def changes_anything(self) -> bool:
+        return not self.insert.empty or not self.retire.empty
+
+
+def _same(old: pd.Series, new: pd.Series) -> np.ndarray:
+    old_values, new_values = old.to_numpy(dtype="float64"), new.to_numpy(dtype="float64")
+    return (old_values == new_values) | (np.isnan(old_values) & np.isnan(new_values))
+
+
+def _covered(periods: pd.Series, incoming: pd.Series) -> np.ndarray:
+    """Periods within the span of the incoming periods, compared within one format (YYYY or YYYY-MM)."""
+    covered = np.zeros(len(periods), dtype=bool)
+    for length in incoming.str.len().unique():
+        of_length = incoming[incoming.str.len() == length]
+        low, high = of_length.min(), of_length.max()
+        covered |= ((periods.str.len() == length) & (periods >= low) & (periods <= high)).to_numpy()
+    return covered
+
+
+def plan_revision(current: pd.DataFrame, incoming: pd.DataFrame, merge: bool = True) -> Revision:
+    """Compare the current rows of a series with a validated new frame (both with region, period, value)."""
+    current = current[KEYS + ["value"]].astype({"region": str, "period": str, "value": "float64"})
+    incoming = incoming[KEYS + ["value"]].astype({"region": str, "period": str, "value": "float64"})
+    joined = current.merge(incoming, on=KEYS, how="outer", suffixes=("_old", ""), indicator=True)
+    in_old, in_new = joined["_merge"] != "right_only", joined["_merge"] != "left_only"
+    both = (in_old & in_new).to_numpy()
+    same = np.zeros(len(joined), dtype=bool)
+    same[both] = _same(joined.loc[both, "value_old"], joined.loc[both, "value"])
+    old_missing = joined["value_old"].isna().to_numpy()
+    new_missing = joined["value"].isna().to_numpy()
+    only_old = (in_old & ~in_new).to_numpy()
+    dropped = only_old & (_covered(joined["period"], incoming["period"]) if merge else True)
+
+    replaced = both & ~same  # a new value, or a value now given as missing
+    withdrawn = int((replaced & new_missing & ~old_missing).sum() + (dropped & ~old_missing).sum())
+    changed = int((replaced & ~new_missing & ~old_missing).sum())
+    new = int(((~in_old).to_numpy() & ~new_missing).sum() + (replaced & old_missing & ~new_missing).sum())
+
+    insert = joined.loc[(~in_old).to_numpy() | replaced, KEYS + ["value"]]
+    retire = joined.loc[replaced | dropped, KEYS]
+    keep = joined.loc[~(replaced | dropped) & in_old.to_numpy(), KEYS + ["value_old"]].rename(
+        columns={"value_old": "value"})
+    after = pd.concat([keep, insert], ignore_index=True).sort_values(KEYS, kind="stable").reset_index(drop=True)
+    return Revision(insert.reset_index(drop=True), retire.reset_index(drop=True), after, new, changed, withdrawn)
+
+
+def content_hash(current: pd.DataFrame) -> str:
+    """A hash of a series' current values that does not depend on row order or storage."""
+    ordered = current.sort_values(KEYS, kind="stable")
+    digest = hashlib.sha256()
+    digest.update(pd.util.hash_pandas_object(ordered[KEYS + ["value"]], index=False).to_numpy().tobytes())
+    return digest.hexdigest()[:32]
+
+
+def check_series_frame(data: SeriesData) -> pd.DataFrame:
+    """The frame of `data` in the fixed schema, validated; the rows must all belong to the series."""
+    from sources.contract import validate_frame
+
+    frame = data.frame[SERIES_COLUMNS].copy()
+    if (frame["series"] != data.info.id).any():
+        raise ValueError(f"frame rows do not all belong to series {data.info.id}")
+    validate_frame(frame, f"{data.provenance.source} / {data.info.id}")
+    return frame
+
+
+def empty_series_frame() -> pd.DataFrame:
+    return pd.DataFrame({column: pd.Series(dtype="string") for column in SERIES_COLUMNS[:3]}).assign(
+        value=pd.Series(dtype="float64"))
+
+
+def rows_as_of(history: pd.DataFrame, as_of: int | None) -> pd.Series:
+    """Mask of history rows valid at vintage `as_of` (current rows when None)."""
+    valid_to = history["valid_to"]
+    if as_of is None:
+        return valid_to.isna()
+    return (history["valid_from"] <= as_of) & (valid_to.isna() | (valid_to > as_of))

@@ -18,7 +18,7 @@ import pytest
 from sources.contract import BadQuery, Provenance, SchemaChanged, SourceAdapter, SourceUnavailable
 from sources.registry import build_adapter
 from sources.settings import get_settings, load_settings
-from sources.warehouse import Warehouse
+from sources.warehouse import open_warehouse
 from tests.replay_server import json_answer
 
 WFS_PATH = "/geoserver/wfs"
@@ -231,7 +231,7 @@ def test_failing_refresh_leaves_the_stored_boundaries_as_they_were(replay_server
     serve_wfs(replay_server)
     settings = boundaries_settings(replay_server.base)
     assert refresh(settings, sources=["boundaries"]).ok
-    warehouse = Warehouse(settings.warehouse_dir)
+    warehouse = open_warehouse(settings.warehouse_location)
     before = {name: warehouse.read_document(name) for name in DOCUMENTS}
     assert all(before.values())
 

@@ -23,11 +23,11 @@ from indicators.catalogue import LANGS, THEMES_DIR, Indicator, load_catalogue, l
 from indicators.formulas import Engine
 from indicators.regions import get_registry
 from sources.settings import load_settings
-from sources.warehouse import Warehouse
+from sources.warehouse import open_warehouse
 from ui import i18n
 
 SETTINGS = load_settings()
-SNAPSHOT = Warehouse(SETTINGS.snapshot_dir)
+SNAPSHOT = open_warehouse(SETTINGS.snapshot_dir)
 CATALOGUE = load_catalogue()
 INDICATORS = list(CATALOGUE.indicators.values())
 PAIJAT_HAME = ["KU016", "KU081", "KU098", "KU111", "KU142", "KU316", "KU398", "KU560", "KU576", "KU781"]

@@ -23,7 +23,7 @@ from indicators.formulas import Engine
 from indicators.regions import get_registry
 from sources.registry import BUILTIN_KINDS, ENTRY_POINT_GROUP, build_adapters
 from sources.settings import DEFAULT_CONFIG_FILE, REPO_ROOT, load_settings
-from sources.warehouse import Warehouse
+from sources.warehouse import open_warehouse
 from tests.test_catalogue import reference_problems, translation_problems, unit_problems
 from ui.i18n import LANGUAGES, LOCALES_DIR
 
@@ -140,7 +140,7 @@ def test_the_guides_indicator_example_loads_and_computes(tmp_path):
 
     indicator = load_catalogue(themes).indicators[new_id]
     assert reference_problems(indicator) == unit_problems(indicator) == translation_problems(indicator) == []
-    snapshot = Warehouse(load_settings().snapshot_dir)
+    snapshot = open_warehouse(load_settings().snapshot_dir)
     result = Engine(snapshot.read, get_registry()).compute(indicator, ["KU098", "MK07"])
     assert set(result["region"]) == {"KU098", "MK07"}
     assert np.isfinite(result["value"]).all()

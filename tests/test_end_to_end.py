@@ -8,7 +8,7 @@ import json
 
 from sources.refresh import refresh
 from sources.settings import get_settings
-from sources.warehouse import Warehouse
+from sources.warehouse import open_warehouse
 from tests.apptest_helpers import open_page, run_app
 from tests.pxweb_fake import FakePxWeb, unemployment_table
 from tests.replay_server import json_answer
@@ -31,7 +31,7 @@ def test_refreshed_statfin_series_replace_the_snapshot_on_the_employment_page(re
     report = refresh(get_settings(), sources=["statfin"], series=LIVE_SERIES)
     assert report.ok, report.summary_table()
 
-    stored = Warehouse(get_settings().warehouse_dir).read(["statfin.unemployed", "statfin.labour_force"])
+    stored = open_warehouse(get_settings().warehouse_location).read(["statfin.unemployed", "statfin.labour_force"])
     hollola = stored[(stored["region"] == "KU098") & (stored["period"] == "2025-12")].set_index("series")["value"]
     expected = 100 * hollola["statfin.unemployed"] / hollola["statfin.labour_force"]
 

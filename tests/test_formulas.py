@@ -12,7 +12,7 @@ from indicators.catalogue import THEMES_DIR, CatalogueError, Indicator, load_cat
 from indicators.formulas import Engine
 from indicators.regions import get_registry
 from sources.settings import REPO_ROOT
-from sources.warehouse import Warehouse
+from sources.warehouse import open_warehouse
 
 PAIJAT_HAME = ["KU016", "KU081", "KU098", "KU111", "KU142", "KU316", "KU398", "KU560", "KU576", "KU781"]
 TEXT = {"fi": "x", "sv": "x", "en": "x"}
@@ -201,7 +201,7 @@ def test_the_real_catalogue_loads():
 
 
 def test_every_snapshot_series_the_catalogue_names_exists_in_the_snapshot():
-    snapshot_ids = set(Warehouse(REPO_ROOT / "data" / "snapshot").series_ids())
+    snapshot_ids = set(open_warehouse(REPO_ROOT / "data" / "snapshot").series_ids())
     named = {series_id for series_id in load_catalogue().series_ids() if series_id.startswith("snapshot.")}
     assert named
     assert named - snapshot_ids == set()

@@ -24,7 +24,7 @@ from sources.contract import Provenance, SeriesData, now_iso, tidy_frame
 from sources.refresh import UNCHANGED, UPDATED, RefreshProgress, refresh
 from sources.registry import BUILTIN_KINDS
 from sources.settings import ConfigError, load_settings
-from sources.warehouse import Warehouse
+from sources.warehouse import open_warehouse
 from tests.pxweb_fake import (
     REPO_ROOT,
     FakePxWeb,
@@ -55,7 +55,7 @@ class Service:
         self.config_path = tmp_path / "config.toml"
         self.monkeypatch = monkeypatch
         self.write_config()
-        self.warehouse = Warehouse(Path(os.environ["TIEDOLLA_WAREHOUSE_DIR"]))
+        self.warehouse = open_warehouse(load_settings().warehouse_location)
 
     def write_config(self, extra: str = "", **options) -> None:
         self.config_path.write_text(pxweb_config(self.fake.base_url, SERIES, **options) + extra, encoding="utf-8")

@@ -26,6 +26,7 @@ from streamlit.util import calc_hash
 from indicators.catalogue import get_catalogue
 from indicators.regions import get_registry
 from sources.settings import get_settings
+from sources.warehouse import open_warehouse
 from tests.apptest_helpers import APP_FILE, APP_TIMEOUT_S
 from ui.state import benchmark_options, option_labels
 
@@ -133,7 +134,10 @@ def test_a_copied_link_reopens_the_same_view_in_a_new_session():
     # The reopened view writes the same URL again, and the link it offers for copying carries every choice.
     assert {key: reopened.query_params[key] for key in PAGE_KEYS} == written
     shown_link = reopened.code[-1].value
-    assert as_lists(parse_qs(urlsplit(shown_link).query)) == as_lists(link)
+    # ... and pins the data it shows: `asof` names the warehouse's latest vintage.
+    latest = open_warehouse(get_settings().warehouse_location).latest_vintage_id()
+    assert latest > 0
+    assert as_lists(parse_qs(urlsplit(shown_link).query)) == as_lists({**link, "asof": str(latest)})
 
 
 def test_a_preset_link_opens_with_its_values_and_swedish_texts():

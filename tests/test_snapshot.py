@@ -12,7 +12,7 @@ import pytest
 from sources.contract import Provenance, SeriesData, tidy_frame
 from sources.settings import REPO_ROOT, get_settings
 from sources.snapshot import seed_warehouse
-from sources.warehouse import Warehouse
+from sources.warehouse import open_warehouse
 
 RAW = REPO_ROOT / "data" / "raw"
 SNAPSHOT = REPO_ROOT / "data" / "snapshot"
@@ -20,7 +20,7 @@ SNAPSHOT = REPO_ROOT / "data" / "snapshot"
 
 @pytest.fixture(scope="module")
 def snapshot() -> Warehouse:
-    return Warehouse(SNAPSHOT)
+    return open_warehouse(SNAPSHOT)
 
 
 def snapshot_value(store: Warehouse, series_id: str, region: str, period: str) -> float:
@@ -108,7 +108,7 @@ def test_every_snapshot_series_has_provenance_pointing_at_a_raw_folder(snapshot)
 
 def test_seed_copies_every_snapshot_series_into_an_empty_warehouse(snapshot):
     settings = get_settings()
-    warehouse = Warehouse(settings.warehouse_dir)
+    warehouse = open_warehouse(settings.warehouse_location)
     assert warehouse.is_empty()
     copied = seed_warehouse(settings)
     assert sorted(copied) == snapshot.series_ids()
@@ -121,7 +121,7 @@ def test_seed_copies_every_snapshot_series_into_an_empty_warehouse(snapshot):
 
 def test_seed_does_not_overwrite_a_series_the_warehouse_already_has(snapshot):
     settings = get_settings()
-    warehouse = Warehouse(settings.warehouse_dir)
+    warehouse = open_warehouse(settings.warehouse_location)
     # Constructed: a refreshed population series, different from the snapshot's, already in the warehouse.
     info = snapshot.metadata("snapshot.population")["info"]
     fetched = Provenance(source="live", table="vaerak/11re", request_url="https://example.invalid/",
@@ -145,7 +145,7 @@ def test_build_script_reproduces_the_committed_snapshot(snapshot, tmp_path):
     result = subprocess.run([sys.executable, "data/build_snapshot.py", "--out", str(out)], cwd=REPO_ROOT,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    rebuilt = Warehouse(out)
+    rebuilt = open_warehouse(out)
     assert rebuilt.series_ids() == snapshot.series_ids()
     for series_id in snapshot.series_ids():
         # assert_frame_equal treats NaN in the same place as equal.

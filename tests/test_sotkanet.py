@@ -34,7 +34,7 @@ from sources.sotkanet import (
     parse_regions,
     titles_match,
 )
-from sources.warehouse import Warehouse
+from sources.warehouse import open_warehouse
 from tests.replay_server import json_answer
 
 PREFIX = "/rest/1.1/"
@@ -460,7 +460,7 @@ def test_failing_refresh_leaves_the_warehouse_as_it_was(replay_server, configure
     settings = configure(replay_server.base)
     first = refresh(settings, sources=["sotkanet"])
     assert first.ok, first.summary_table()
-    warehouse = Warehouse(settings.warehouse_dir)
+    warehouse = open_warehouse(settings.warehouse_location)
     before = warehouse.read(["sotkanet.population", "sotkanet.unemployed_share"])
     files_before = {path.name: path.read_bytes() for path in warehouse.series_dir.iterdir()}
 
@@ -480,7 +480,7 @@ def test_refresh_killed_midway_leaves_old_data_readable(replay_server, configure
     serve_sotkanet(replay_server)
     settings = configure(replay_server.base)
     assert refresh(settings, sources=["sotkanet"]).ok
-    warehouse = Warehouse(settings.warehouse_dir)
+    warehouse = open_warehouse(settings.warehouse_location)
     old = warehouse.read(["sotkanet.population", "sotkanet.unemployed_share"])
 
     hanging, release = threading.Event(), threading.Event()
@@ -509,7 +509,7 @@ def test_refresh_killed_midway_leaves_old_data_readable(replay_server, configure
         process.communicate()
     assert process.returncode == -signal.SIGKILL
 
-    after = Warehouse(settings.warehouse_dir).read(["sotkanet.population", "sotkanet.unemployed_share"])
+    after = open_warehouse(settings.warehouse_location).read(["sotkanet.population", "sotkanet.unemployed_share"])
     unemployed = after[after["series"] == "sotkanet.unemployed_share"].reset_index(drop=True)
     pd.testing.assert_frame_equal(unemployed, old[old["series"] == "sotkanet.unemployed_share"].reset_index(drop=True))
     population = after[after["series"] == "sotkanet.population"]

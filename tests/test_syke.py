@@ -21,7 +21,7 @@ from sources.contract import BadQuery, NotFound, SchemaChanged, SourceAdapter, S
 from sources.registry import build_adapter
 from sources.settings import get_settings, load_settings
 from sources.syke import SectorRule, parse_alas_csv, parse_municipality_list, parse_number, sum_emissions
-from sources.warehouse import Warehouse
+from sources.warehouse import open_warehouse
 
 LAST_MODIFIED = {98: "Mon, 08 Jun 2026 09:12:00 GMT", 16: "Sun, 07 Jun 2026 22:00:00 GMT"}
 
@@ -344,7 +344,7 @@ def test_failing_refresh_leaves_the_warehouse_as_it_was(replay_server, syke_sett
     first = refresh(settings, sources=["syke"])
     assert first.ok, first.summary_table()
     assert len(replay_server.calls("GET", "/Tulokset_taso_5/kunta_98.csv")) == 1  # one pass for all seven series
-    warehouse = Warehouse(settings.warehouse_dir)
+    warehouse = open_warehouse(settings.warehouse_location)
     before = warehouse.read()
     files_before = {path.name: path.read_bytes() for path in warehouse.series_dir.iterdir()}
 

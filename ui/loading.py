@@ -1,9 +1,10 @@
 """The one loading module between the pages and the data layers; all Streamlit caching lives here.
 
 Pages call these functions and never touch `sources/` or `indicators/` for data themselves. Cached values are keyed by
-the warehouse's data version (the newest modification time of its files), so a refresh makes the next read fresh, and
-changing a selection on a page only filters cached frames: it never reloads the warehouse or recomputes indicators.
-Failures are not cached (Streamlit does not cache a raised exception).
+the vintage a view shows: the warehouse's latest vintage id, or the vintage a pinned link (`asof`) names. A refresh
+creates a vintage, so the next read is fresh; a pinned view keeps its own cached tables, computed from the data as of
+its vintage. Changing a selection on a page only filters cached frames: it never reloads the warehouse or
+recomputes indicators. Failures are not cached (Streamlit does not cache a raised exception).
 """
 
 from __future__ import annotations
@@ -21,12 +22,15 @@ from indicators.formulas import Engine
 from indicators.regions import RegionRegistry, get_registry
 from sources.settings import Settings, get_settings
 from sources.snapshot import seed_warehouse
-from sources.warehouse import Warehouse
+from sources.warehouse import Vintage, Warehouse, open_warehouse
 
 CACHE_TTL_S = 3600  # an upper bound; the data version in every key already makes a refresh visible at once
 CACHE_MAX_ENTRIES = 256
 _seed_lock = threading.Lock()
-_seeded: set[str] = set()  # warehouse directories already checked against the snapshot in this process
+_seeded: set[str] = set()  # warehouses already migrated and checked against the snapshot in this process
+_open_lock = threading.Lock()
+_open: dict[str, Warehouse] = {}  # one warehouse object (and so one connection pool) per location and process
+PIN_KEY = "_asof"  # session state: the vintage a pinned link shows, or None for the latest
 
 
 def settings() -> Settings:
@@ -34,7 +38,13 @@ def settings() -> Settings:
 
 
 def warehouse() -> Warehouse:
-    return Warehouse(settings().warehouse_dir)
+    location = settings().warehouse_location
+    store = _open.get(location)
+    if store is None:
+        with _open_lock:
+            store = _open.get(location) or open_warehouse(location)
+            _open[location] = store
+    return store
 
 
 def catalogue() -> Catalogue:
@@ -48,39 +58,83 @@ def regions() -> RegionRegistry:
 def ensure_warehouse() -> list[str]:
     """Fill the warehouse from the bundled snapshot where it lacks series (first start). Thread-safe; checked once
     per process and warehouse, not on every page run."""
-    root = str(settings().warehouse_dir)
-    if root in _seeded:
+    location = settings().warehouse_location
+    if location in _seeded:
         return []
     with _seed_lock:
-        copied = [] if root in _seeded else seed_warehouse(settings())
-        _seeded.add(root)
+        if location in _seeded:
+            return []
+        store = warehouse()
+        store.migrate()  # the first start creates or updates a PostgreSQL schema; the local store has none
+        copied = seed_warehouse(settings(), store)
+        _seeded.add(location)
         return copied
 
 
 _VERSION_MEMO_S = 0.5  # one page run asks many times; a refresh is seen within half a second
-_version_memo: dict[str, tuple[float, str]] = {}
+_version_memo: dict[str, tuple[float, int]] = {}
 
 
-def data_version() -> str:
-    """Changes whenever any series file or the status file is written (one stat per file, at most twice a second)."""
-    store = warehouse()
-    memo = _version_memo.get(str(store.root))
+def latest_version() -> int:
+    """The warehouse's data version: its latest vintage id (asked of the warehouse at most twice a second)."""
+    location = settings().warehouse_location
+    memo = _version_memo.get(location)
     if memo is not None and time.monotonic() - memo[0] < _VERSION_MEMO_S:
         return memo[1]
-    paths = list(store.series_dir.glob("*.parquet")) if store.series_dir.exists() else []
-    if store.status_path.exists():
-        paths.append(store.status_path)
-    stamps = [path.stat().st_mtime_ns for path in paths]
-    version = f"{store.root}:{len(stamps)}:{max(stamps, default=0)}"
-    _version_memo[str(store.root)] = (time.monotonic(), version)
+    version = warehouse().latest_vintage_id()
+    _version_memo[location] = (time.monotonic(), version)
     return version
 
 
+def pinned_version() -> int | None:
+    """The vintage a pinned link shows in this session, or None when the view follows the latest data."""
+    return st.session_state.get(PIN_KEY)
+
+
+def data_version() -> int:
+    """The vintage this view shows: the pinned one, else the latest. Every cached table is keyed by it."""
+    pinned = pinned_version()
+    return pinned if pinned is not None else latest_version()
+
+
+def parse_pin(raw: str | None) -> tuple[int | None, bool]:
+    """A link's `asof` value -> (vintage id, valid). Missing: (None, True). Unknown or malformed: (None, False)."""
+    if raw is None or raw == "":
+        return None, True
+    text = str(raw).strip()
+    if not text.isdigit() or len(text) > 12:
+        return None, False
+    vintage_id = int(text)
+    if vintage_id < 1 or vintage_id > latest_version() or vintage(vintage_id) is None:
+        return None, False
+    return vintage_id, True
+
+
+def vintage(vintage_id: int) -> Vintage | None:
+    return _vintage(settings().warehouse_location, vintage_id)
+
+
+@st.cache_data(ttl=CACHE_TTL_S, max_entries=64, show_spinner=False)
+def _vintage(location: str, vintage_id: int) -> Vintage | None:
+    return warehouse().vintage(vintage_id)
+
+
+@st.cache_data(ttl=CACHE_TTL_S, max_entries=8, show_spinner=False)
+def _recent_vintages(location: str, version: int, limit: int) -> list[Vintage]:
+    return warehouse().vintages(limit=limit)
+
+
+def recent_vintages(limit: int = 200) -> list[Vintage]:
+    """The newest vintages of the whole warehouse, newest first."""
+    return _recent_vintages(settings().warehouse_location, latest_version(), limit)
+
+
 @st.cache_data(ttl=CACHE_TTL_S, max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
-def _indicator_table(indicator_id: str, version: str) -> pd.DataFrame:
+def _indicator_table(indicator_id: str, location: str, version: int) -> pd.DataFrame:
     indicator = catalogue().indicators[indicator_id]
     store = warehouse()
-    engine = Engine(lambda ids: store.read(ids), regions())
+    # Always as of the key's vintage: a refresh committed meanwhile must not slip newer rows under an older key.
+    engine = Engine(lambda ids: store.read(ids, as_of=version), regions())
     # Only the area levels the catalogue names for the indicator (e.g. no country value for net migration between
     # municipalities, which sums to about zero there).
     areas = regions().areas
@@ -89,37 +143,56 @@ def _indicator_table(indicator_id: str, version: str) -> pd.DataFrame:
 
 def indicator_table(indicator: Indicator) -> pd.DataFrame:
     """The indicator for every municipality and area, all periods (computed once per data version)."""
-    return _indicator_table(indicator.id, data_version())
+    return _indicator_table(indicator.id, settings().warehouse_location, data_version())
+
+
+def revised_since_pin(indicator: Indicator) -> pd.DataFrame:
+    """For a pinned view: the indicator's values that later vintages have revised, with the value shown and the
+    latest value (`region, period, value, latest`); empty when the view is not pinned or nothing was revised."""
+    pinned, latest = pinned_version(), latest_version()
+    if pinned is None or pinned >= latest:
+        return pd.DataFrame(columns=["region", "period", "value", "latest"])
+    return _revisions(indicator.id, settings().warehouse_location, pinned, latest)
+
+
+@st.cache_data(ttl=CACHE_TTL_S, max_entries=64, show_spinner=False)
+def _revisions(indicator_id: str, location: str, pinned: int, latest: int) -> pd.DataFrame:
+    keys = ["region", "period"]
+    then = _indicator_table(indicator_id, location, pinned)[keys + ["value"]]
+    now = _indicator_table(indicator_id, location, latest)[keys + ["value"]].rename(columns={"value": "latest"})
+    joined = then.merge(now, on=keys, how="left")
+    same = (joined["value"] == joined["latest"]) | (joined["value"].isna() & joined["latest"].isna())
+    return joined[~same].reset_index(drop=True)
 
 
 @st.cache_data(ttl=CACHE_TTL_S, max_entries=8, show_spinner=False)
-def _coverage(version: str) -> dict[str, tuple[str, str] | None]:
+def _coverage(location: str, version: int) -> dict[str, tuple[str, str] | None]:
     coverage: dict[str, tuple[str, str] | None] = {}
     for indicator_id in catalogue().indicators:
-        table = _indicator_table(indicator_id, version)
+        table = _indicator_table(indicator_id, location, version)
         coverage[indicator_id] = None if table.empty else (str(table["period"].min()), str(table["period"].max()))
     return coverage
 
 
 def coverage() -> dict[str, tuple[str, str] | None]:
     """Indicator id -> (first period, last period) with data, or None when not fetched yet (small; cheap per run)."""
-    return _coverage(data_version())
+    return _coverage(settings().warehouse_location, data_version())
 
 
 @st.cache_data(ttl=CACHE_TTL_S, max_entries=8, show_spinner=False)
-def _series_metadata(version: str) -> dict[str, dict[str, Any]]:
+def _series_metadata(location: str, version: int) -> dict[str, dict[str, Any]]:
     store = warehouse()
     metadata = {}
     for series_id in store.series_ids():
-        meta = store.metadata(series_id)
+        meta = store.metadata(series_id, as_of=version)
         if meta is not None:
             metadata[series_id] = meta
     return metadata
 
 
 def series_metadata() -> dict[str, dict[str, Any]]:
-    """Series id -> {"info", "provenance", "written_at"} for everything in the warehouse."""
-    return _series_metadata(data_version())
+    """Series id -> {"info", "provenance", "written_at", "vintage"} for every series, as of the view's vintage."""
+    return _series_metadata(settings().warehouse_location, data_version())
 
 
 def fetch_status() -> dict[str, dict[str, Any]]:
@@ -219,7 +292,7 @@ class Shapes:
 
 
 @st.cache_data(ttl=CACHE_TTL_S, max_entries=4, show_spinner=False)
-def _shapes(version: str) -> tuple[Any, str, str, str]:
+def _shapes(location: str, version: int) -> tuple[Any, str, str, str]:
     import json
 
     from indicators.regions import MERGER_MAP, RAW_DIR
@@ -244,7 +317,7 @@ def municipality_shapes() -> Shapes:
     """Current boundaries from the warehouse when a refresh has fetched them, else the bundled 2021 shapes."""
     import altair as alt
 
-    data, expression, attribution, year = _shapes(data_version())
+    data, expression, attribution, year = _shapes(settings().warehouse_location, data_version())
     if "format" in data:
         shapes = alt.Data(values=data["values"], format=alt.DataFormat(**data["format"]))
     else:

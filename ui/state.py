@@ -114,10 +114,17 @@ def keep_in_url(**values: object) -> None:
             st.query_params[key] = str(value)
 
 
-def share_link() -> str:
-    """The address of this view: page URL plus every query parameter (sidebar and page choices)."""
+def share_link(pinned: bool = True) -> str:
+    """The address of this view: page URL plus every query parameter (sidebar and page choices). Pinned by default
+    (`asof` = the vintage shown), so the link shows the same numbers after later refreshes."""
     from urllib.parse import urlencode
 
-    base = st.context.url or ""
-    query = urlencode([(key, value) for key in st.query_params for value in st.query_params.get_all(key)])
+    from ui import loading
+
+    base = (st.context.url or "").split("?")[0]
+    pairs = [(key, value) for key in st.query_params if key != "asof" for value in st.query_params.get_all(key)]
+    version = loading.data_version()
+    if pinned and version:
+        pairs.append(("asof", str(version)))
+    query = urlencode(pairs)
     return f"{base}?{query}" if query else base

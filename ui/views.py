@@ -121,6 +121,24 @@ def indicator_panel(indicator: Indicator, municipalities: list[str], benchmark: 
     note = loading.source_note(rows)
     st.caption(source_line(rows, note))
     stale_warning(rows, note)
+    revisions_since_pin(indicator, areas, names)
+
+
+def revisions_since_pin(indicator: Indicator, areas: list[str], names: dict[str, str]) -> None:
+    """In a pinned view, the shown values that later vintages revised: the figure shown beside the latest one."""
+    revised = loading.revised_since_pin(indicator)
+    revised = revised[revised["region"].isin(areas)]
+    if revised.empty:
+        return
+    with st.expander(t("revisions.title", count=len(revised)), icon=":material/history:"):
+        st.caption(t("revisions.help", vintage=loading.pinned_version()))
+        shown = revised.sort_values(["period", "region"], ascending=[False, True])
+        st.dataframe(pd.DataFrame({
+            t("compare.col.area"): shown["region"].map(names),
+            t("compare.period"): shown["period"].map(period_label),
+            t("revisions.shown"): shown["value"].map(lambda v: number(v, indicator.decimals)),
+            t("revisions.latest"): shown["latest"].map(lambda v: number(v, indicator.decimals)),
+        }), hide_index=True, width="stretch")
 
 
 def show_chart(chart) -> None:
