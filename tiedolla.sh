@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The two commands of Tiedolla (see README):
 #   ./tiedolla.sh run    create the Python environment when missing and start the app on the bundled snapshot
-#   ./tiedolla.sh test   set up everything the tests need (Python packages, Debian's Chromium) and run all tests
+#   ./tiedolla.sh test   set up everything the tests need (Python packages, Debian's Chromium and PostgreSQL) and run
+#                        all tests
 # Works on a fresh Debian/Ubuntu machine with Python 3.11+, offline except for the package registries.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -47,6 +48,13 @@ ensure_chromium() {
   fi
 }
 
+# The PostgreSQL backend's tests start a throwaway server of their own (initdb + pg_ctl), so they need the binaries.
+ensure_postgresql() {
+  if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    apt_install postgresql
+  fi
+}
+
 case "${1:-}" in
   run)
     shift
@@ -59,6 +67,7 @@ case "${1:-}" in
     ensure_venv
     ensure_requirements requirements-dev.txt
     ensure_chromium
+    ensure_postgresql
     exec "$VENV/bin/python" -m pytest "$@"
     ;;
   *)
