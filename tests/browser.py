@@ -26,9 +26,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_app(warehouse_dir: Path):
+def running_app(warehouse_dir: Path | None = None, env: dict[str, str] | None = None):
+    """The app served by `ui.serve` on a free port, with its warehouse in `warehouse_dir` or as `env` says."""
     port = free_port()
-    env = {**os.environ, "TIEDOLLA_WAREHOUSE_DIR": str(warehouse_dir)}
+    env = dict(env or os.environ)
+    if warehouse_dir is not None:
+        env["TIEDOLLA_WAREHOUSE_DIR"] = str(warehouse_dir)
     process = subprocess.Popen(
         [sys.executable, "-m", "ui.serve", "--server.headless", "true", "--server.port", str(port),
          "--server.address", "127.0.0.1"],

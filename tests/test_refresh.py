@@ -379,3 +379,42 @@ def test_cli_exits_1_on_a_configuration_error_without_a_traceback(service):
     service.write_config()
     result = run_cli("--series", "statfin.nosuch")
     assert result.returncode == 1 and "statfin.nosuch" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_second_refresh_waits_for_the_first_then_exits_3_with_a_clear_message(service, monkeypatch):
+    service.store_good_data()
+    monkeypatch.setenv("TIEDOLLA_REFRESH_LOCK_TIMEOUT_S", "1")
+    before = service.warehouse.latest_vintage_id()
+    with service.warehouse.refresh_lock():  # a refresh (here: this test) holds the warehouse
+        started = time.monotonic()
+        result = run_cli()
+        waited = time.monotonic() - started
+    assert result.returncode == 3, result.stderr
+    assert result.stderr.startswith("Warehouse busy: Another refresh of the warehouse")
+    assert "waited 1 s" in result.stderr and "Traceback" not in result.stderr
+    assert waited >= 1.0
+    assert service.warehouse.latest_vintage_id() == before
+    assert run_cli().returncode == 0  # once the first has finished, the next one runs
+
+
+def test_a_refresh_that_changes_nothing_adds_no_vintage_and_one_that_does_adds_one_per_series(service):
+    service.store_good_data()
+    version = service.warehouse.latest_vintage_id()
+    assert service.refresh().ok
+    assert service.warehouse.latest_vintage_id() == version
+    service.population.value = lambda codes: cell_value(codes) + 1
+    report = service.refresh()
+    outcomes = {outcome.series: outcome for outcome in report.outcomes}
+    assert outcomes["statfin.population"].status == UPDATED
+    assert outcomes["statfin.population"].vintage == version + 1
+    assert service.warehouse.latest_vintage_id() == version + 1
+    assert "vintage" in report.summary_table().splitlines()[0]
+
+
+def test_cli_exits_1_naming_the_host_when_the_database_is_unreachable(service, monkeypatch):
+    monkeypatch.setenv("TIEDOLLA_WAREHOUSE_URL", "postgresql://tiedolla:secret@127.0.0.1:9/tiedolla")
+    result = run_cli()
+    assert result.returncode == 1, result.stdout
+    assert result.stderr.startswith("Warehouse error:")
+    assert "127.0.0.1" in result.stderr and "secret" not in result.stderr
+    assert "Traceback" not in result.stderr
