@@ -5,8 +5,10 @@ selection N times. "Server time" is the time the script run itself takes (measur
 execution, so AppTest's own polling is not counted); the wall time of `AppTest.run()` is printed too. Peak memory is
 the process's maximum resident set size. Prints medians of one run.
 
-Usage: .venv/bin/python bench/bench_rerun.py [--runs 15] [--page employment]
-Targets (issue 6): median rerun < 150 ms, peak memory < 400 MB.
+With `--backend postgres` the warehouse is a new database on a throwaway PostgreSQL server (tests/pg_server.py).
+
+Usage: .venv/bin/python bench/bench_rerun.py [--runs 15] [--page employment] [--backend local|postgres]
+Targets (issue 6): median rerun < 150 ms, peak memory < 400 MB; (issue 9) on PostgreSQL within 1.2× of local.
 """
 
 from __future__ import annotations
@@ -31,8 +33,19 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--page", default="employment")
+    parser.add_argument("--backend", choices=["local", "postgres"], default="local")
     args = parser.parse_args()
     os.environ["TIEDOLLA_WAREHOUSE_DIR"] = tempfile.mkdtemp(prefix="tiedolla-bench-")
+    if args.backend == "postgres":
+        from tests.pg_server import PostgresServer
+
+        with PostgresServer() as server:
+            os.environ["TIEDOLLA_WAREHOUSE_URL"] = server.create_database("bench_rerun")
+            return run(args)
+    return run(args)
+
+
+def run(args) -> int:
 
     import streamlit.runtime.scriptrunner.script_runner as script_runner
 
@@ -64,7 +77,7 @@ def main() -> int:
             print("page raised:", at.exception[0].message)
             return 1
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"page: {args.page}, reruns: {args.runs}")
+    print(f"page: {args.page}, reruns: {args.runs}, backend: {args.backend}")
     print(f"median server time of a rerun: {statistics.median(server) * 1000:.0f} ms "
           f"(min {min(server) * 1000:.0f}, max {max(server) * 1000:.0f})")
     print(f"median AppTest.run() wall time: {statistics.median(wall) * 1000:.0f} ms")

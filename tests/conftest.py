@@ -9,6 +9,8 @@ from streamlit.runtime.pages_manager import PagesManager
 from sources.settings import get_settings
 from tests.replay_server import ReplayServer
 
+pytest_plugins = ["tests.pg_fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def isolated_settings(tmp_path, monkeypatch):

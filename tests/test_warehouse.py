@@ -358,9 +358,9 @@ def test_kill_9_of_a_writer_at_any_moment_leaves_every_vintage_whole(warehouse, 
             frame = after.read([SERIES], as_of=vintage.id)
             assert len(frame) == len(regions), vintage
             assert frame["value"].nunique() == 1, f"vintage {vintage.id} mixes two writes"
-        # The next write works and becomes the next vintage.
+        # The next write works and becomes a newer vintage (PostgreSQL may skip the id a killed writer had drawn).
         result = after.write(series_data([("KU091", "2024-01", 5.0)]))
-        assert result.vintage == vintages[0].id + 1
+        assert result.vintage > vintages[0].id and after.latest_vintage_id() == result.vintage
 
 
 # --- the local store's own files ----------------------------------------------------------------------------------

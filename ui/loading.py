@@ -9,6 +9,7 @@ recomputes indicators. Failures are not cached (Streamlit does not cache a raise
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -22,7 +23,9 @@ from indicators.formulas import Engine
 from indicators.regions import RegionRegistry, get_registry
 from sources.settings import Settings, get_settings
 from sources.snapshot import seed_warehouse
-from sources.warehouse import Vintage, Warehouse, open_warehouse
+from sources.warehouse import Vintage, Warehouse, WarehouseReadOnly, open_warehouse
+
+log = logging.getLogger(__name__)
 
 CACHE_TTL_S = 3600  # an upper bound; the data version in every key already makes a refresh visible at once
 CACHE_MAX_ENTRIES = 256
@@ -65,8 +68,14 @@ def ensure_warehouse() -> list[str]:
         if location in _seeded:
             return []
         store = warehouse()
-        store.migrate()  # the first start creates or updates a PostgreSQL schema; the local store has none
-        copied = seed_warehouse(settings(), store)
+        try:
+            store.migrate()  # the first start creates or updates a PostgreSQL schema; the local store has none
+            copied = seed_warehouse(settings(), store)
+        except WarehouseReadOnly:
+            # A server with a role that may only read still shows what the warehouse holds.
+            log.warning("The warehouse %s is read-only here; not migrating or seeding it.", location)
+            copied = []
+        store.check_schema()
         _seeded.add(location)
         return copied
 
