@@ -289,20 +289,26 @@ class LocalWarehouse(Warehouse):
     def _write_lock(self) -> Iterator[None]:
         """Serialises writers of this folder (processes by flock, threads by a lock) and cleans up after killed
         ones: their temporary files are removed and the index is made to match the files."""
+        with self._file_lock(".write.lock"):
+            for folder in (self.series_dir, self.documents_dir, self.root):
+                if folder.exists():
+                    for leftover in folder.glob(f".*{TEMPORARY_SUFFIX}"):
+                        leftover.unlink(missing_ok=True)
+            if self._stored_signatures() != self._signatures():
+                self._save_index(self._build_index(self._signatures()))
+            yield
+
+    @contextmanager
+    def _file_lock(self, name: str) -> Iterator[None]:
+        """An exclusive flock on a lock file of the folder, and the process's thread lock."""
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            handle = open(self.root / ".write.lock", "a+")
+            handle = open(self.root / name, "a+")
         except PermissionError as exc:
             raise WarehouseReadOnly(f"The warehouse folder {self.root} is not writable: {exc}") from exc
         with _thread_lock, handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
-                for folder in (self.series_dir, self.documents_dir, self.root):
-                    if folder.exists():
-                        for leftover in folder.glob(f".*{TEMPORARY_SUFFIX}"):
-                            leftover.unlink(missing_ok=True)
-                if self._stored_signatures() != self._signatures():
-                    self._save_index(self._build_index(self._signatures()))
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
@@ -403,27 +409,13 @@ class LocalWarehouse(Warehouse):
                             source=source)
 
     def _update_status(self, series_id: str, **fields: Any) -> None:
-        with self._status_lock():
+        with self._file_lock(".status.lock"):
             status = self.status()
             entry = status.setdefault(series_id, {})
             entry.update(fields)
             entry["last_attempt"] = now_iso()
             payload = json.dumps(status, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
             atomic_write_bytes(self.status_path, lambda path: Path(path).write_bytes(payload))
-
-    @contextmanager
-    def _status_lock(self) -> Iterator[None]:
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            handle = open(self.root / ".status.lock", "a+")
-        except PermissionError as exc:
-            raise WarehouseReadOnly(f"The warehouse folder {self.root} is not writable: {exc}") from exc
-        with _thread_lock, handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
 
     # --- refresh lock -------------------------------------------------------------------------------------------
 

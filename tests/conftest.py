@@ -1,6 +1,11 @@
-"""Shared fixtures: an isolated warehouse and settings per test, and the replay server."""
+"""Shared fixtures: an isolated warehouse and settings per test, and the replay server.
+
+`TIEDOLLA_TEST_BACKEND=postgres ./tiedolla.sh test` runs every test with its warehouse in a fresh database of the
+throwaway PostgreSQL server instead of a temporary folder (the warehouse tests run on both backends either way)."""
 
 from __future__ import annotations
+
+import os
 
 import pytest
 
@@ -13,9 +18,11 @@ pytest_plugins = ["tests.pg_fixtures"]
 
 
 @pytest.fixture(autouse=True)
-def isolated_settings(tmp_path, monkeypatch):
+def isolated_settings(tmp_path, monkeypatch, request):
     """Every test gets its own empty warehouse; settings are re-read after the environment changes."""
     monkeypatch.setenv("TIEDOLLA_WAREHOUSE_DIR", str(tmp_path / "warehouse"))
+    if os.environ.get("TIEDOLLA_TEST_BACKEND") == "postgres":
+        monkeypatch.setenv("TIEDOLLA_WAREHOUSE_URL", request.getfixturevalue("postgres_url"))
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()

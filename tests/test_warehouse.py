@@ -476,3 +476,29 @@ def test_local_write_killed_midway_leaves_the_old_file_intact(local_filled, tmp_
     # The next write works despite the leftover temporary file.
     filled.write(series_data([("KU091", "2021", 660000.0)]))
     assert as_dict(filled.read([SERIES]))[("KU091", "2021")] == 660000.0
+
+
+def run_sources(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "sources", *args], cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=180, env={**os.environ, **(env or {})})
+
+
+def test_migrate_fills_a_new_postgres_warehouse_and_copy_warehouse_moves_it_back_with_its_vintages(
+        postgres_server, tmp_path):
+    url = postgres_server.create_database(f"cli_{uuid.uuid4().hex[:10]}", migrated=False)
+    first = run_sources("migrate", env={"TIEDOLLA_WAREHOUSE_URL": url})
+    assert first.returncode == 0, first.stderr
+    assert "Applied 2 migrations" in first.stdout and "Filled 32 series from the bundled snapshot" in first.stdout
+    again = run_sources("migrate", env={"TIEDOLLA_WAREHOUSE_URL": url})
+    assert again.returncode == 0 and "is up to date" in again.stdout and "Filled" not in again.stdout
+
+    copied = run_sources("copy-warehouse", url, str(tmp_path / "local"))
+    assert copied.returncode == 0, copied.stderr
+    assert "Copied 32 series, 32 vintages and 0 documents" in copied.stdout
+    with open_warehouse(url) as shared, open_warehouse(tmp_path / "local") as local:
+        assert [v.id for v in local.vintages()] == [v.id for v in shared.vintages()]
+        pd.testing.assert_frame_equal(local.read(), shared.read())
+    refused = run_sources("copy-warehouse", url, str(tmp_path / "local"))
+    assert refused.returncode == 1 and "already holds series" in refused.stderr and "Traceback" not in refused.stderr
+    listed = run_sources("vintages", "--limit", "3", env={"TIEDOLLA_WAREHOUSE_URL": url})
+    assert listed.returncode == 0 and len(listed.stdout.splitlines()) == 3

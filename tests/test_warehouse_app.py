@@ -53,3 +53,36 @@ def test_an_outdated_schema_names_the_migrate_command(postgres_warehouse):
         connection.execute("DELETE FROM schema_version WHERE version = (SELECT max(version) FROM schema_version)")
     with open_warehouse(postgres_warehouse) as store, pytest.raises(SchemaOutdated, match="python -m sources migrate"):
         store.read(["snapshot.population"])
+
+
+def test_a_read_only_role_still_reads_in_the_app_and_its_refresh_fails_clearly(postgres_warehouse, postgres_server,
+                                                                               monkeypatch):
+    import subprocess
+    import sys
+    from urllib.parse import urlsplit
+
+    from sources.settings import REPO_ROOT
+    from tests.pg_server import SUPERUSER
+
+    assert not open_page(run_app(), "employment").exception  # filled by a role that may write
+    database = urlsplit(postgres_warehouse).path.lstrip("/")
+    postgres_server.execute(
+        "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'app_reader') THEN "
+        "CREATE ROLE app_reader LOGIN; END IF; END $$",
+        "GRANT SELECT ON ALL TABLES IN SCHEMA public TO app_reader", dbname=database)
+    reader_url = postgres_warehouse.replace(f"{SUPERUSER}@", "app_reader@", 1)
+    assert reader_url != postgres_warehouse
+    import os
+
+    monkeypatch.setenv("TIEDOLLA_WAREHOUSE_URL", reader_url)
+    get_settings.cache_clear()
+    on_reader = open_page(run_app({"municipalities": ["Hollola"]}), "employment")
+    assert not on_reader.exception and not on_reader.error
+    assert {metric.label for metric in on_reader.metric} == {"Hollola"}
+
+    result = subprocess.run([sys.executable, "-m", "sources", "refresh", "--source", "snapshot"], cwd=REPO_ROOT,
+                            env={**os.environ, "TIEDOLLA_WAREHOUSE_URL": reader_url}, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stderr.startswith("Warehouse error:") and "read" in result.stderr.lower()
+    assert "Traceback" not in result.stderr
