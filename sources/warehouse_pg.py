@@ -47,7 +47,9 @@ The app itself reads the tables, so an app server that must only read needs SELE
 
 from __future__ import annotations
 
+import hashlib
 import io
+import logging
 import os
 import re
 import socket
@@ -94,6 +96,8 @@ from sources.warehouse import (
     plan_revision,
 )
 
+log = logging.getLogger(__name__)
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 MIGRATION_FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 MIGRATE_COMMAND = "python -m sources migrate"
@@ -114,8 +118,10 @@ APPLICATION_NAME = "tiedolla"
 CURRENT_TYPES = {"region": pa.string(), "period": pa.string(), "value": pa.float64()}
 HISTORY_TYPES = {**CURRENT_TYPES, "valid_from": pa.int64(), "valid_to": pa.int64()}
 
-_ROW_TEXT = "concat(region, ',', period, ',', value)"  # NULL value -> empty field; floats print shortest-exact
-_HISTORY_ROW_TEXT = "concat(region, ',', period, ',', value, ',', valid_from, ',', valid_to)"
+# `||` rather than concat(): a third faster on a large series. A NULL value becomes an empty field; floats print in
+# shortest exact notation (extra_float_digits, see `_configure`).
+_ROW_TEXT = "region || ',' || period || ',' || coalesce(value::text, '')"
+_HISTORY_ROW_TEXT = f"{_ROW_TEXT} || ',' || valid_from || ',' || coalesce(valid_to::text, '')"
 
 # One series' current rows in any order, as one text block (what a write compares with).
 _CURRENT_ROWS = f"""
@@ -210,7 +216,7 @@ def _fetch_blocks(connection: psycopg.Connection, query: str, params: dict[str, 
 
 
 def _vintage(row: tuple) -> Vintage:
-    record = dict(zip(VINTAGE_COLUMNS, row))
+    record = dict(zip(VINTAGE_COLUMNS, row, strict=True))
     record["created_at"] = _iso(record["created_at"])
     return Vintage(**record)
 
@@ -223,14 +229,16 @@ class PostgresWarehouse(Warehouse):
 
     def __init__(self, url: str, connect_timeout_s: float = CONNECT_TIMEOUT_S) -> None:
         self.url = url
-        self.location = describe_location(url)
         self.connect_timeout_s = connect_timeout_s
+        self._conninfo: dict[str, Any] = {}
+        self.location = describe_location(url)
         try:
             self._conninfo = conninfo_to_dict(url)
         except psycopg.ProgrammingError as exc:
             raise WarehouseUnavailable(
                 f"The warehouse location {self.location} is not a valid PostgreSQL URL: {self._scrub(str(exc))}. "
                 "Use postgresql://user:password@host:port/database.") from None
+        self.location = self._scrub(self.location)  # a password given as `?password=` too
         self._pool: ConnectionPool | None = None
         self._pool_lock = threading.Lock()
         self._schema_checked = False
@@ -242,14 +250,15 @@ class PostgresWarehouse(Warehouse):
 
     @staticmethod
     def _configure(connection: psycopg.Connection) -> None:
-        # Floats print in shortest exact notation whatever the server's default (values must round-trip), and
-        # no parallel plans: the aggregated blocks rely on their subquery's row order, which a Gather would mix.
-        connection.execute("SET extra_float_digits = 3")
-        connection.execute("SET max_parallel_workers_per_gather = 0")
-        # A large series' keys fit in memory for the retirement join and the as-of sort (per operation, few ops).
-        connection.execute("SET work_mem = '64MB'")
-        # JIT compiling costs more (~0.15 s) than these simple scans of one series gain from it.
-        connection.execute("SET jit = off")
+        connection.execute(
+            # Floats print in shortest exact notation whatever the server's default: values must round-trip.
+            "SET extra_float_digits = 3;"
+            # No parallel plans: the aggregated blocks rely on their subquery's row order, which a Gather would mix.
+            "SET max_parallel_workers_per_gather = 0;"
+            # A large series' keys fit in memory for the retirement join and the as-of sort.
+            "SET work_mem = '64MB';"
+            # Compiling (~0.15 s) costs more than these scans of one series gain from it.
+            "SET jit = off")
         if not connection.autocommit:
             connection.commit()
 
@@ -299,13 +308,18 @@ class PostgresWarehouse(Warehouse):
                                     f"(all {POOL_MAX} are busy)") from None
         except (pg_errors.InsufficientPrivilege, pg_errors.ReadOnlySqlTransaction) as exc:
             raise self._not_allowed(exc, writing) from None
+        except (pg_errors.QueryCanceled, pg_errors.LockNotAvailable, psycopg.errors.TransactionRollback) as exc:
+            # The server answered but gave up on the statement (timeout, deadlock): nothing was stored.
+            raise WarehouseError(
+                f"The PostgreSQL warehouse at {self.location} did not complete the operation: "
+                f"{self._scrub(' '.join(str(exc).split()))}. Nothing was changed; try again.") from None
         except psycopg.OperationalError as exc:
             raise self._unavailable(str(exc)) from None
 
     # --- messages ---------------------------------------------------------------------------------------------------
 
     def _scrub(self, text: str) -> str:
-        password = getattr(self, "_conninfo", {}).get("password")
+        password = self._conninfo.get("password")
         return text.replace(password, "***") if password else text
 
     def _where(self) -> str:
@@ -354,7 +368,7 @@ class PostgresWarehouse(Warehouse):
         current = stored[-1] if stored else 0
         if current < newest:
             pending = ", ".join(name for version, name, _ in files if version not in stored)
-            state = (f"has no Tiedolla schema yet" if not stored else
+            state = ("has no Tiedolla schema yet" if not stored else
                      f"has schema version {current}, older than the version {newest} this code needs")
             raise SchemaOutdated(f"The PostgreSQL warehouse at {self.location} {state} (pending: {pending}). Run "
                                  f"`{MIGRATE_COMMAND}` to bring it up to date.")
@@ -370,11 +384,17 @@ class PostgresWarehouse(Warehouse):
         with self._transaction():
             pass
 
+    def _pass_on_warning(self, notice: psycopg.errors.Diagnostic) -> None:
+        """A migration's own warnings (e.g. the reader role could not be created) reach the person migrating."""
+        if notice.severity_nonlocalized == "WARNING":
+            log.warning("Migrating %s: %s", self.location, notice.message_primary)
+
     def migrate(self) -> list[str]:
         """Apply the pending migrations in order, each in its own transaction, while holding the migration lock:
         a second process migrating at the same time waits and then finds nothing left to do."""
         applied: list[str] = []
         connection = self._connect(f"{APPLICATION_NAME} migrate", autocommit=True)
+        connection.add_notice_handler(self._pass_on_warning)
         try:
             try:
                 connection.execute(f"SET lock_timeout = '{int(DEFAULT_LOCK_TIMEOUT_S)}s'")
@@ -384,16 +404,26 @@ class PostgresWarehouse(Warehouse):
                                     f"for over {DEFAULT_LOCK_TIMEOUT_S:g} s; try again when it has finished.") from None
             try:
                 connection.execute("RESET lock_timeout")
-                connection.execute("""CREATE TABLE IF NOT EXISTS schema_version (
-                    version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())""")
                 stored = set(self._stored_versions(connection))
-                for version, name, path in migration_files():
-                    if version in stored:
-                        continue
-                    with connection.transaction():
-                        connection.execute(path.read_text(encoding="utf-8"))
-                        connection.execute("INSERT INTO schema_version (version, name) VALUES (%s, %s)",
-                                           (version, name))
+                pending = [(version, name, path) for version, name, path in migration_files()
+                           if version not in stored]
+                if pending:  # an up-to-date schema needs no DDL, so a read-only role may call this too
+                    connection.execute("""CREATE TABLE IF NOT EXISTS schema_version (
+                        version integer PRIMARY KEY, name text NOT NULL,
+                        applied_at timestamptz NOT NULL DEFAULT now())""")
+                for version, name, path in pending:
+                    try:
+                        with connection.transaction():
+                            connection.execute(path.read_text(encoding="utf-8"))
+                            connection.execute("INSERT INTO schema_version (version, name) VALUES (%s, %s)",
+                                               (version, name))
+                    except psycopg.ProgrammingError as exc:  # an SQL error in the file (not a privilege error)
+                        if isinstance(exc, pg_errors.InsufficientPrivilege):
+                            raise
+                        raise WarehouseError(
+                            f"The migration {name} failed on the PostgreSQL warehouse at {self.location} and was "
+                            f"rolled back ({', '.join(applied) or 'none'} applied before it): "
+                            f"{self._scrub(' '.join(str(exc).split()))}") from None
                     applied.append(name)
             finally:
                 connection.execute("SELECT pg_advisory_unlock(%s, %s)", (LOCK_NAMESPACE, MIGRATE_LOCK))
@@ -435,8 +465,7 @@ class PostgresWarehouse(Warehouse):
                 params = {"as_of": as_of, "ids": list(series_ids)}
             # Walk the current index in its order rather than collect and sort (stale statistics right after a
             # large write would otherwise pick a bitmap scan and a sort).
-            connection.execute("SET LOCAL enable_bitmapscan = off")
-            connection.execute("SET LOCAL enable_sort = off")
+            connection.execute("SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off")
             rows = _fetch_blocks(
                 connection, f"SELECT wanted.id, ({block}) FROM ({wanted}) AS wanted ORDER BY {order}", params)
         tables = []
@@ -547,13 +576,14 @@ class PostgresWarehouse(Warehouse):
                 self._before_commit(connection)
                 return WriteResult(len(revision.current), 0, 0, 0, None)
             cursor = connection.cursor()
-            retires_all = len(revision.retire) == len(current)
-            if not revision.retire.empty and not retires_all:  # staged before the commit-order lock: held briefly
+            retires_all = not revision.retire.empty and len(revision.retire) == len(current)
+            if not revision.retire.empty and not retires_all:  # staged before the commit-order lock, held briefly
                 cursor.execute('CREATE TEMPORARY TABLE retiring (region text COLLATE "C", period text COLLATE "C") '
                                "ON COMMIT DROP")
                 _copy_in(cursor, sql.SQL("COPY retiring (region, period) FROM STDIN (FORMAT csv)"),
                          pa.Table.from_pandas(revision.retire[KEYS].astype(str), preserve_index=False))
                 cursor.execute("ANALYZE retiring")
+            after_hash = content_hash(revision.current)
             vintage_id = self._next_vintage_id(connection)
             self._upsert_series(connection, data.info, provenance)
             if retires_all:  # a full replacement needs no join with the retired keys
@@ -566,13 +596,13 @@ class PostgresWarehouse(Warehouse):
             if not revision.insert.empty:
                 inserted = revision.insert[KEYS + ["value"]].astype({"region": str, "period": str})
                 table = pa.Table.from_pandas(inserted, preserve_index=False)
-                table = table.append_column("series", pa.array([series_id] * len(inserted), pa.string()))
-                table = table.append_column("valid_from", pa.array([vintage_id] * len(inserted), pa.int64()))
+                table = table.append_column("series", pa.repeat(pa.scalar(series_id, pa.string()), len(inserted)))
+                table = table.append_column("valid_from", pa.repeat(pa.scalar(vintage_id, pa.int64()), len(inserted)))
                 _copy_in(cursor, sql.SQL("COPY observations (region, period, value, series, valid_from) "
                                          "FROM STDIN (FORMAT csv)"), table)
             vintage = Vintage(
                 id=vintage_id, series=series_id, created_at=now_iso(), fetched_at=provenance.fetched_at,
-                data_updated=provenance.data_updated, content_hash=content_hash(revision.current),
+                data_updated=provenance.data_updated, content_hash=after_hash,
                 new=revision.new, changed=revision.changed, withdrawn=revision.withdrawn,
                 rows=len(revision.current), source=provenance.source)
             self._insert_vintage(connection, vintage, provenance)
@@ -604,8 +634,6 @@ class PostgresWarehouse(Warehouse):
             (key, Jsonb({**fields, "last_attempt": now_iso()})))
 
     def write_document(self, name: str, payload: bytes, provenance: Provenance) -> None:
-        import hashlib
-
         key = DOCUMENT_PREFIX + name
         digest = hashlib.sha256(payload).hexdigest()[:32]
         with self._transaction(writing=True) as connection:
@@ -642,13 +670,12 @@ class PostgresWarehouse(Warehouse):
     def sync_areas(self, rows: list[tuple[str, str, str | None, str | None, str | None]]) -> None:
         """Insert or update areas `(code, level, name_fi, name_sv, name_en)`, e.g. from the region registry, so that
         `latest_values` can show area names; areas not named are left as they are."""
-        with self._transaction(writing=True) as connection:
-            with connection.cursor() as cursor:
-                cursor.executemany(
-                    """INSERT INTO areas (code, level, name_fi, name_sv, name_en) VALUES (%s, %s, %s, %s, %s)
-                       ON CONFLICT (code) DO UPDATE SET level = EXCLUDED.level, name_fi = EXCLUDED.name_fi,
-                           name_sv = EXCLUDED.name_sv, name_en = EXCLUDED.name_en""",
-                    [tuple(row) for row in rows])
+        with self._transaction(writing=True) as connection, connection.cursor() as cursor:
+            cursor.executemany(
+                """INSERT INTO areas (code, level, name_fi, name_sv, name_en) VALUES (%s, %s, %s, %s, %s)
+                   ON CONFLICT (code) DO UPDATE SET level = EXCLUDED.level, name_fi = EXCLUDED.name_fi,
+                       name_sv = EXCLUDED.name_sv, name_en = EXCLUDED.name_en""",
+                [tuple(row) for row in rows])
 
     # --- refresh lock -----------------------------------------------------------------------------------------------
 
@@ -730,7 +757,7 @@ class PostgresWarehouse(Warehouse):
             history = dump.history
             if len(history):
                 table = pa.table({
-                    "series": pa.array([series_id] * len(history), pa.string()),
+                    "series": pa.repeat(pa.scalar(series_id, pa.string()), len(history)),
                     "region": pa.array(history["region"].astype(str).to_numpy(dtype=object), pa.string()),
                     "period": pa.array(history["period"].astype(str).to_numpy(dtype=object), pa.string()),
                     "value": pa.array(history["value"].to_numpy(dtype="float64"), pa.float64(), from_pandas=True),

@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Self
 from urllib.parse import quote
 
 import psycopg
@@ -94,7 +95,7 @@ class PostgresServer:
         command = [str(self.bindir / program), *args]
         if self.run_as:
             command = ["runuser", "-u", self.run_as, "--", *command]
-        result = subprocess.run(command, capture_output=True, text=True, cwd=self.root)
+        result = subprocess.run(command, check=False, capture_output=True, text=True, cwd=self.root)
         if result.returncode != 0:
             log = self.log_file.read_text(errors="replace")[-2000:] if self.log_file.exists() else ""
             raise RuntimeError(f"{program} failed ({result.returncode}): {result.stderr.strip()}\n{log}")
@@ -150,7 +151,7 @@ class PostgresServer:
             pass  # already gone; the folder is removed all the same
         shutil.rmtree(self.root, ignore_errors=True)
 
-    def __enter__(self) -> PostgresServer:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info) -> None:

@@ -204,6 +204,7 @@ def test_the_guides_adapter_passes_the_guides_test(tmp_path):
     (tmp_path / "conftest.py").write_text(CONFTEST.format(module=module, kind=kind, target=target), encoding="utf-8")
     environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     environment.pop("TIEDOLLA_CONFIG_FILE", None)
+    environment.pop("TIEDOLLA_TEST_BACKEND", None)  # the guide's example runs as an analyst would, on the local store
     run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
                          cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]

@@ -39,6 +39,7 @@ def revised_warehouse(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def use_revised_warehouse(isolated_settings, revised_warehouse, monkeypatch):
     monkeypatch.setenv("TIEDOLLA_WAREHOUSE_DIR", revised_warehouse[0])
+    monkeypatch.setenv("TIEDOLLA_WAREHOUSE_URL", "")  # this module's own local warehouse, whatever the test backend
     get_settings.cache_clear()
 
 

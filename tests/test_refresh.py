@@ -36,6 +36,7 @@ from tests.pxweb_fake import (
     variable,
 )
 from tests.replay_server import json_answer
+from tests.warehouse_state import stored_state
 
 SERIES = [
     series_entry("statfin.population", table="StatFin/vaerak/11re", content="Väestö 31.12."),
@@ -64,14 +65,15 @@ class Service:
     def refresh(self, **kwargs):
         return refresh(load_settings(), **kwargs)
 
-    def stored_files(self) -> dict[str, bytes]:
-        return {path.name: path.read_bytes() for path in sorted(self.warehouse.series_dir.glob("*.parquet"))}
+    def stored_files(self) -> dict[str, tuple]:
+        """Per series: vintages, rows and provenance (tests/warehouse_state.py), on either backend."""
+        return stored_state(self.warehouse)
 
-    def store_good_data(self) -> dict[str, bytes]:
+    def store_good_data(self) -> dict[str, tuple]:
         report = self.refresh()
         assert report.ok, report.summary_table()
         files = self.stored_files()
-        assert set(files) == {f"{series['id']}.parquet" for series in SERIES}
+        assert set(files) == {series["id"] for series in SERIES}
         return files
 
 
@@ -80,7 +82,7 @@ def service(replay_server, tmp_path, monkeypatch):
     return Service(replay_server, tmp_path, monkeypatch)
 
 
-def assert_failed_and_untouched(service: Service, report, before: dict[str, bytes], failed: list[str], reason: str):
+def assert_failed_and_untouched(service: Service, report, before: dict[str, tuple], failed: list[str], reason: str):
     outcomes = {outcome.series: outcome for outcome in report.outcomes}
     assert sorted(o.series for o in report.failed) == sorted(failed)
     for series_id in failed:
@@ -88,8 +90,8 @@ def assert_failed_and_untouched(service: Service, report, before: dict[str, byte
         assert reason in service.warehouse.status()[series_id]["last_error"]
     after = service.stored_files()
     assert set(after) == set(before)
-    for series_id in failed:  # byte for byte: a failed series is never rewritten (the others are, with new provenance)
-        assert after[f"{series_id}.parquet"] == before[f"{series_id}.parquet"]
+    for series_id in failed:  # a failed series gets no vintage and keeps its rows and provenance
+        assert after[series_id] == before[series_id]
     assert not report.ok
 
 
@@ -260,7 +262,7 @@ def test_a_refresh_killed_midway_leaves_the_warehouse_readable_with_old_data(ser
 
     after = service.stored_files()
     for series_id in UNEMPLOYMENT_IDS:
-        assert after[f"{series_id}.parquet"] == before[f"{series_id}.parquet"]
+        assert after[series_id] == before[series_id]
     pd.testing.assert_frame_equal(service.warehouse.read(["statfin.unemployed"]), old_unemployed)
     assert set(service.warehouse.read(["statfin.population"])["value"]) == {1.0}
     assert sorted(service.warehouse.series_ids()) == sorted(s["id"] for s in SERIES)
@@ -390,7 +392,7 @@ def test_a_second_refresh_waits_for_the_first_then_exits_3_with_a_clear_message(
         result = run_cli()
         waited = time.monotonic() - started
     assert result.returncode == 3, result.stderr
-    assert result.stderr.startswith("Warehouse busy: Another refresh of the warehouse")
+    assert result.stderr.startswith("Warehouse busy: Another refresh of the ")
     assert "waited 1 s" in result.stderr and "Traceback" not in result.stderr
     assert waited >= 1.0
     assert service.warehouse.latest_vintage_id() == before

@@ -13,6 +13,7 @@ from sources.contract import Provenance, SeriesData, tidy_frame
 from sources.settings import REPO_ROOT, get_settings
 from sources.snapshot import seed_warehouse
 from sources.warehouse import open_warehouse
+from tests.warehouse_state import stored_state
 
 RAW = REPO_ROOT / "data" / "raw"
 SNAPSHOT = REPO_ROOT / "data" / "snapshot"
@@ -128,11 +129,11 @@ def test_seed_does_not_overwrite_a_series_the_warehouse_already_has(snapshot):
                          fetched_at="2026-05-01T00:00:00+00:00", data_updated="2026-04-30", licence="CC BY 4.0",
                          attribution="Statistics Finland")
     warehouse.write(SeriesData(info, tidy_frame(info.id, ["KU098"], ["2025"], [23000.0]), fetched))
-    before = warehouse.path_for(info.id).read_bytes()
+    before = stored_state(warehouse)[info.id]
     copied = seed_warehouse(settings)
     assert info.id not in copied
     assert len(copied) == len(snapshot.series_ids()) - 1
-    assert warehouse.path_for(info.id).read_bytes() == before
+    assert stored_state(warehouse)[info.id] == before
     assert warehouse.read([info.id])["value"].tolist() == [23000.0]
     assert warehouse.metadata(info.id)["provenance"] == fetched
 

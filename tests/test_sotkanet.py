@@ -35,6 +35,7 @@ from sources.sotkanet import (
     titles_match,
 )
 from sources.warehouse import open_warehouse
+from tests.warehouse_state import stored_state
 from tests.replay_server import json_answer
 
 PREFIX = "/rest/1.1/"
@@ -462,14 +463,14 @@ def test_failing_refresh_leaves_the_warehouse_as_it_was(replay_server, configure
     assert first.ok, first.summary_table()
     warehouse = open_warehouse(settings.warehouse_location)
     before = warehouse.read(["sotkanet.population", "sotkanet.unemployed_share"])
-    files_before = {path.name: path.read_bytes() for path in warehouse.series_dir.iterdir()}
+    files_before = stored_state(warehouse)
 
     serve_sotkanet(replay_server, data=lambda request: (500, {}, b"down"))
     second = refresh(configure(replay_server.base), sources=["sotkanet"])
 
     assert {outcome.status for outcome in second.outcomes} == {"failed"}
     pd.testing.assert_frame_equal(warehouse.read(["sotkanet.population", "sotkanet.unemployed_share"]), before)
-    assert {path.name: path.read_bytes() for path in warehouse.series_dir.iterdir()} == files_before
+    assert stored_state(warehouse) == files_before  # no vintage, rows or provenance changed
     assert "HTTP 500" in warehouse.status()["sotkanet.population"]["last_error"]
 
 

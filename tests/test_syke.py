@@ -22,6 +22,7 @@ from sources.registry import build_adapter
 from sources.settings import get_settings, load_settings
 from sources.syke import SectorRule, parse_alas_csv, parse_municipality_list, parse_number, sum_emissions
 from sources.warehouse import open_warehouse
+from tests.warehouse_state import stored_state
 
 LAST_MODIFIED = {98: "Mon, 08 Jun 2026 09:12:00 GMT", 16: "Sun, 07 Jun 2026 22:00:00 GMT"}
 
@@ -346,12 +347,12 @@ def test_failing_refresh_leaves_the_warehouse_as_it_was(replay_server, syke_sett
     assert len(replay_server.calls("GET", "/Tulokset_taso_5/kunta_98.csv")) == 1  # one pass for all seven series
     warehouse = open_warehouse(settings.warehouse_location)
     before = warehouse.read()
-    files_before = {path.name: path.read_bytes() for path in warehouse.series_dir.iterdir()}
+    files_before = stored_state(warehouse)
 
     replay_server.route("GET", "/Tulokset_taso_5/kunta_16.csv", lambda request: csv_answer("kt;vuosi\n1,0;2023\n"))
     second = refresh(syke_settings(replay_server.base), sources=["syke"])
 
     assert len(second.failed) == len(EXPECTED_2022)
     pd.testing.assert_frame_equal(warehouse.read(), before)
-    assert {path.name: path.read_bytes() for path in warehouse.series_dir.iterdir()} == files_before
+    assert stored_state(warehouse) == files_before  # no vintage, rows or provenance changed
     assert "missing" in warehouse.status()["syke.emissions_total"]["last_error"]
