@@ -68,7 +68,14 @@ case "${1:-}" in
     ensure_requirements requirements-dev.txt
     ensure_chromium
     ensure_postgresql
-    exec "$VENV/bin/python" -m pytest "$@"
+    if [ "$#" -gt 0 ]; then
+      exec "$VENV/bin/python" -m pytest "$@"
+    fi
+    # Every test on the local store (the warehouse and browser-round tests cover PostgreSQL too), then every test
+    # but the browser ones again with each test's warehouse in a fresh PostgreSQL database.
+    "$VENV/bin/python" -m pytest
+    echo "--- the same tests with the warehouse in PostgreSQL (TIEDOLLA_TEST_BACKEND=postgres) ---"
+    TIEDOLLA_TEST_BACKEND=postgres exec "$VENV/bin/python" -m pytest -m "not browser" -q
     ;;
   *)
     echo "usage: $0 run | test [pytest arguments]" >&2

@@ -473,9 +473,12 @@ def test_local_write_killed_midway_leaves_the_old_file_intact(local_filled, tmp_
     pd.testing.assert_frame_equal(filled.read([SERIES]), before_frame)
     assert filled.series_ids() == before_ids
     pd.testing.assert_frame_equal(filled.read(), before_frame)  # the leftover is not read as a series
-    # The next write works despite the leftover temporary file.
+    # The next write works despite the leftover temporary file, and removes it.
+    assert partial.exists()
     filled.write(series_data([("KU091", "2021", 660000.0)]))
     assert as_dict(filled.read([SERIES]))[("KU091", "2021")] == 660000.0
+    assert not partial.exists()
+    assert not list(filled.root.rglob("*.tmp"))
 
 
 def run_sources(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
