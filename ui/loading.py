@@ -170,7 +170,11 @@ def _revisions(indicator_id: str, location: str, pinned: int, latest: int) -> pd
     then = _indicator_table(indicator_id, location, pinned)[keys + ["value"]]
     now = _indicator_table(indicator_id, location, latest)[keys + ["value"]].rename(columns={"value": "latest"})
     joined = then.merge(now, on=keys, how="left")
-    same = (joined["value"] == joined["latest"]) | (joined["value"].isna() & joined["latest"].isna())
+    # Compared as shown: a change below the indicator's shown decimals (an area sum moving by a few persons) is no
+    # revision a reader could see.
+    decimals = catalogue().indicators[indicator_id].decimals
+    shown, latest = joined["value"].round(decimals), joined["latest"].round(decimals)
+    same = (shown == latest) | (shown.isna() & latest.isna())
     return joined[~same].reset_index(drop=True)
 
 
