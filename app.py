@@ -9,7 +9,7 @@ import streamlit as st
 
 from indicators.catalogue import CatalogueError
 from sources.settings import ConfigError
-from sources.warehouse import WarehouseError, describe_location
+from sources.warehouse import SchemaOutdated, WarehouseError, describe_location
 from ui import loading
 from ui.format import date_label
 from ui.i18n import LANGUAGES, pick, set_language, t
@@ -111,7 +111,11 @@ def main() -> None:
     try:
         loading.ensure_warehouse()
         pin_notices = pin_from_link()
-    except WarehouseError as exc:  # unreachable database, outdated schema: say where and what to check
+    except SchemaOutdated as exc:  # a role that may not migrate meets an older schema: name the command
+        st.error(t("error.warehouse_schema", location=describe_location(settings.warehouse_location),
+                   message=str(exc)), icon=":material/database:")
+        st.stop()
+    except WarehouseError as exc:  # unreachable database, unreadable folder: say where and what to check
         st.error(t("error.warehouse_unavailable", location=describe_location(settings.warehouse_location),
                    message=str(exc)), icon=":material/database:")
         st.stop()

@@ -62,16 +62,9 @@ def test_a_read_only_role_still_reads_in_the_app_and_its_refresh_fails_clearly(p
     from urllib.parse import urlsplit
 
     from sources.settings import REPO_ROOT
-    from tests.pg_server import SUPERUSER
 
     assert not open_page(run_app(), "employment").exception  # filled by a role that may write
-    database = urlsplit(postgres_warehouse).path.lstrip("/")
-    postgres_server.execute(
-        "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'app_reader') THEN "
-        "CREATE ROLE app_reader LOGIN; END IF; END $$",
-        "GRANT SELECT ON ALL TABLES IN SCHEMA public TO app_reader", dbname=database)
-    reader_url = postgres_warehouse.replace(f"{SUPERUSER}@", "app_reader@", 1)
-    assert reader_url != postgres_warehouse
+    reader_url = reader_role(postgres_server, postgres_warehouse)
     import os
 
     monkeypatch.setenv("TIEDOLLA_WAREHOUSE_URL", reader_url)
@@ -86,3 +79,34 @@ def test_a_read_only_role_still_reads_in_the_app_and_its_refresh_fails_clearly(p
     assert result.returncode == 1, result.stdout + result.stderr
     assert result.stderr.startswith("Warehouse error:") and "read" in result.stderr.lower()
     assert "Traceback" not in result.stderr
+
+
+def reader_role(server, url: str) -> str:
+    """The URL of `url`'s database for a login role that may only read the warehouse tables."""
+    from urllib.parse import urlsplit
+
+    from tests.pg_server import SUPERUSER
+
+    server.execute(
+        "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'app_reader') THEN "
+        "CREATE ROLE app_reader LOGIN; END IF; END $$",
+        "GRANT SELECT ON ALL TABLES IN SCHEMA public TO app_reader", dbname=urlsplit(url).path.lstrip("/"))
+    reader_url = url.replace(f"{SUPERUSER}@", "app_reader@", 1)
+    assert reader_url != url
+    return reader_url
+
+
+def test_an_outdated_schema_that_the_app_may_not_migrate_gives_a_page_naming_the_command(
+        postgres_warehouse, postgres_server, monkeypatch):
+    import psycopg
+
+    assert not run_app().exception
+    reader_url = reader_role(postgres_server, postgres_warehouse)
+    with psycopg.connect(postgres_warehouse, autocommit=True) as connection:
+        connection.execute("DELETE FROM schema_version WHERE version = (SELECT max(version) FROM schema_version)")
+    monkeypatch.setenv("TIEDOLLA_WAREHOUSE_URL", reader_url)
+    get_settings.cache_clear()
+    at = run_app()
+    assert not at.exception
+    errors = " ".join(error.value for error in at.error)
+    assert "rakenne on vanhempi" in errors and "python -m sources migrate" in errors
