@@ -136,11 +136,15 @@ def test_a_shared_link_opens_hollola_and_outlines_it_on_the_map(app, page, tmp_p
     assert top.stat().st_size > 20_000 and shot.stat().st_size > 20_000
     print(f"screenshots: {top} {shot}")
 
-    # The app completes the link with the page's choices; the link it offers for copying is the page's address.
+    # The app completes the link with the page's choices; the link it offers for copying is the page's address,
+    # pinned to the data version shown (`asof`), so it shows the same numbers after later refreshes.
     link = shared_link(page)
-    assert query_of(link) == query_of(page.url)
+    pinned = query_of(link).pop("asof")
+    assert len(pinned) == 1 and pinned[0].isdigit() and int(pinned[0]) > 0
+    assert query_of(link) == {**query_of(page.url), "asof": pinned}
     assert query_of(link) == {"municipalities": ["Hollola"], "indicator": ["unemployment_rate"],
-                              "group": ["selection"], "period": ["2020-10"], "start": ["2006-01"], "index": ["0"]}
+                              "group": ["selection"], "period": ["2020-10"], "start": ["2006-01"], "index": ["0"],
+                              "asof": pinned}
 
     # A colleague opens it in their own browser: a fresh context has no cookies, storage or Streamlit session.
     context = page.context.browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -174,7 +178,7 @@ def test_the_browser_writes_sidebar_choices_into_the_link_as_labels(app, page):
     assert query["municipalities"] == ["Hollola", "Lahti (Lahtis)"]
     assert query["lang"] == ["svenska"]
     assert query["indicator"] == ["unemployment_rate"]
-    assert query_of(shared_link(page)) == query
+    assert query_of(shared_link(page)) == {**query, "asof": query_of(shared_link(page))["asof"]}
 
 
 def test_switching_language_keeps_the_page_choices(app, page):
