@@ -75,6 +75,44 @@ class Throttle:
             self._calls.append(self._clock())
 
 
+RETRY_LATER = "Try the refresh again later; the warehouse keeps its previous data."
+
+
+def describe_failure(exc: requests.exceptions.RequestException, url: str,
+                     timeout: tuple[float, float]) -> tuple[str, bool]:
+    """What went wrong with a request, in words for the person refreshing, and whether trying again can help.
+
+    Every `requests` failure lands here: a host that does not answer, one that stalls or cuts the connection in the
+    middle of its answer (worth retrying), and a host that cannot be reached at all or a malformed address (a setting
+    to check, not retried).
+    """
+    errors = requests.exceptions
+    inner = exc.args[0] if exc.args else None
+    if isinstance(exc, errors.ConnectTimeout):
+        return f"the service did not accept a connection within {timeout[0]:g} s", True
+    if isinstance(exc, errors.ReadTimeout):
+        return f"the service did not answer within {timeout[1]:g} s", True
+    if isinstance(exc, errors.ChunkedEncodingError):
+        return "the connection was cut before the whole answer arrived", True
+    if isinstance(exc, errors.ContentDecodingError):
+        return "the answer arrived damaged (it could not be decompressed)", True
+    if isinstance(exc, errors.SSLError):
+        return f"the secure connection to {url} failed ({type(inner).__name__ if inner else 'SSL'})", False
+    if isinstance(exc, errors.ConnectionError):
+        if "Read timed out" in str(exc):  # requests wraps a timeout while reading the body as a ConnectionError
+            return (f"the service stopped sending its answer halfway (nothing arrived for {timeout[1]:g} s)",
+                    True)
+        if "RemoteDisconnected" in repr(inner) or "Connection aborted" in str(exc):
+            return "the service closed the connection without answering", True
+        return (f"cannot connect to {url} ({type(exc).__name__}). Check the network or the base_url setting",
+                False)
+    if isinstance(exc, (errors.InvalidURL, errors.MissingSchema, errors.InvalidSchema, errors.URLRequired)):
+        return f"the address {url} is not a valid URL; check the base_url setting", False
+    if isinstance(exc, errors.TooManyRedirects):
+        return f"the service at {url} redirected too many times", False
+    return f"the request to {url} failed ({type(exc).__name__}: {exc})", False
+
+
 def _retry_after_seconds(response: requests.Response, attempt: int, backoff_base_s: float = BACKOFF_BASE_S) -> float:
     header = response.headers.get("Retry-After")
     if header:
@@ -106,20 +144,17 @@ def request(
     for attempt in range(max_retries + 1):
         record = throttle.wait() if throttle is not None else None
         try:
+            # The body is read here, inside the try, so a host that stalls or cuts the connection halfway through
+            # the body is caught like one that never answers (requests reads it lazily otherwise).
             response = session.request(method, url, timeout=timeout, **kwargs)
-        except requests.exceptions.Timeout:
-            if attempt < max_retries:
+            response.content  # noqa: B018 - read the whole body now
+        except requests.exceptions.RequestException as exc:
+            message, retry = describe_failure(exc, url, timeout)
+            if retry and attempt < max_retries:
                 sleep(backoff_base_s * (2**attempt))
                 continue
-            raise SourceUnavailable(
-                f"{context}: the service did not answer within {timeout[1]:g} s. "
-                "Try the refresh again later; the warehouse keeps its previous data."
-            ) from None
-        except requests.exceptions.ConnectionError as exc:
-            raise SourceUnavailable(
-                f"{context}: cannot connect to {url} ({type(exc).__name__}). Check the network or the base_url "
-                "setting; the warehouse keeps its previous data."
-            ) from None
+            attempts = f" after {attempt + 1} attempts" if attempt else ""
+            raise SourceUnavailable(f"{context}: {message}{attempts}. {RETRY_LATER}") from None
         finally:
             if throttle is not None:
                 throttle.completed(record)
@@ -131,10 +166,7 @@ def request(
             reason = "refused the request because of its rate limit (HTTP 429)" if status == 429 else (
                 f"answered with a server error (HTTP {status})"
             )
-            raise SourceUnavailable(
-                f"{context}: the service {reason} after {max_retries + 1} attempts. "
-                "Try again later; the warehouse keeps its previous data."
-            )
+            raise SourceUnavailable(f"{context}: the service {reason} after {max_retries + 1} attempts. {RETRY_LATER}")
         if status == 404:
             raise NotFound(f"{context}: not found at {url} (HTTP 404). The table or indicator may have moved.")
         if status >= 400:

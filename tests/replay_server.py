@@ -3,10 +3,14 @@
 Tests register routes (method + exact path, optionally a query-string predicate) with a handler that returns
 `(status, headers, body)`; the server records every request so a test can count calls on the server side.
 Answers it replays are either real recorded answers (from data/raw) or constructed ones, marked as such in the test.
+
+A handler may add a `BodyFault` as a fourth element of its answer: the server then announces the whole body
+(Content-Length) but sends only its first bytes, and either stalls (a hung host) or cuts the connection.
 """
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -14,7 +18,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 from urllib.parse import parse_qs, urlsplit
 
-Answer = tuple[int, dict[str, str], bytes]
+Answer = tuple  # (status, headers, body) or (status, headers, body, BodyFault)
+
+
+@dataclass(frozen=True)
+class BodyFault:
+    """Send `share` of the body (0.5: half), then wait `stall_s` seconds (a host that stalls midway) and close the
+    connection (with `stall_s=0`: a connection cut before the full body)."""
+
+    share: float = 0.5
+    stall_s: float = 0.0
 Handler = Callable[["RecordedRequest"], Answer]
 
 
@@ -50,17 +63,26 @@ class ReplayServer:
                     server.requests.append(recorded)
                 handler = server.routes.get((self.command, parts.path))
                 if handler is None:
-                    status, headers, body = 404, {"Content-Type": "text/plain"}, b"not found"
+                    answer = (404, {"Content-Type": "text/plain"}, b"not found")
                 else:
-                    status, headers, body = handler(recorded)
+                    answer = handler(recorded)
+                status, headers, body = answer[:3]
+                fault = answer[3] if len(answer) > 3 else None
                 try:
                     self.send_response(status)
                     for key, value in headers.items():
                         self.send_header(key, value)
                     self.send_header("Content-Length", str(len(body)))
                     self.end_headers()
-                    self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
+                    if fault is None:
+                        self.wfile.write(body)
+                        return
+                    self.wfile.write(body[: int(len(body) * fault.share)])
+                    self.wfile.flush()
+                    time.sleep(fault.stall_s)
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                except (BrokenPipeError, ConnectionResetError, OSError):
                     pass  # the client gave up (a timeout test): nothing to answer
 
             do_GET = _serve
