@@ -95,6 +95,24 @@ class SeriesData:
     info: SeriesInfo
     frame: pd.DataFrame
     provenance: Provenance
+    # The regions this fetch answered for, when it could not cover all it asked (a municipality file missing):
+    # stored values of other regions are then kept, not withdrawn. None: the fetch covers every region.
+    covered_regions: frozenset[str] | None = None
+    # Why the fetch is incomplete (which regions failed), when it is: the refresh stores the rest and reports the
+    # series as partly failed, so the gap is shown rather than passed off as success.
+    partial_reason: str | None = None
+
+
+@dataclass
+class SeriesFailed:
+    """One series of a fetch that failed on its own, with its own reason, while the others were fetched.
+
+    `fetch` may return one in place of a series' SeriesData; a failure shared by every series asked for (the host
+    is down) is raised instead, as before.
+    """
+
+    series_id: str
+    error: SourceError
 
 
 @runtime_checkable
@@ -114,8 +132,9 @@ class SourceAdapter(Protocol):
         regions: list[str] | None = None,
         periods: list[str] | None = None,
         progress: ProgressCallback | None = None,
-    ) -> list[SeriesData]:
-        """Fetch the named series (all when None); raise a SourceError subclass on failure."""
+    ) -> list[SeriesData | SeriesFailed]:
+        """Fetch the named series (all when None); raise a SourceError subclass when all of them failed, and return
+        a SeriesFailed for a series that failed on its own."""
         ...
 
 

@@ -46,6 +46,8 @@ from sources.contract import (
     Provenance,
     SchemaChanged,
     SeriesData,
+    SeriesFailed,
+    SourceError,
     now_iso,
     tidy_frame,
 )
@@ -245,14 +247,23 @@ class PxWebAdapter(ConfiguredAdapter):
     ) -> list[SeriesData]:
         wanted = self.select_series(series_ids)
         self.read_limits(progress)
-        plans = [self.plan(series, periods, progress) for series in wanted]
+        # Each series is planned on its own: one ambiguous or missing content fails that series, with its own
+        # reason, and the table's other series are still fetched.
+        results: dict[str, SeriesData | SeriesFailed] = {}
+        plans: list[SeriesPlan] = []
+        for series in wanted:
+            try:
+                plans.append(self.plan(series, periods, progress))
+            except SourceError as exc:
+                results[series.id] = SeriesFailed(series.id, exc)
+        if not plans:
+            raise next(iter(results.values())).error
         groups: dict[tuple[str, frozenset[str]], list[SeriesPlan]] = {}
         for plan in plans:
             groups.setdefault(plan.group_key, []).append(plan)
-        results: dict[str, SeriesData] = {}
         for group in groups.values():
-            for data in self._fetch_group(group, regions, progress):
-                results[data.info.id] = data
+            for item in self._fetch_group(group, regions, progress):
+                results[item.series_id if isinstance(item, SeriesFailed) else item.info.id] = item
         return [results[series.id] for series in wanted]
 
     # --- limits and metadata -----------------------------------------------------------------------------------
@@ -351,7 +362,7 @@ class PxWebAdapter(ConfiguredAdapter):
 
     def _fetch_group(
         self, plans: list[SeriesPlan], regions: list[str] | None, progress: ProgressCallback | None
-    ) -> list[SeriesData]:
+    ) -> list[SeriesData | SeriesFailed]:
         table = plans[0].table
         context = self._context(table.path)
         region_map = self.options.region_code_map
@@ -409,10 +420,11 @@ class PxWebAdapter(ConfiguredAdapter):
             gathered = collected[plan.series.id]
             frame = pd.concat(gathered.pieces, ignore_index=True)
             if frame.empty or frame["value"].isna().all():
-                raise NotFound(
+                results.append(SeriesFailed(plan.series.id, NotFound(
                     f"{context}: the service returned no values for '{plan.series.id}'. The table may have been "
                     "emptied or the selection no longer exists; the warehouse keeps its previous data."
-                )
+                )))
+                continue
             provenance = Provenance(
                 source=self.name,
                 table=gathered.table_id,

@@ -23,7 +23,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sources.contract import SourceError, now_iso, validate_frame
+from sources.contract import SeriesFailed, SourceError, now_iso, validate_frame
 from sources.http import make_session
 from sources.registry import build_adapters
 from sources.settings import ConfigError, Settings
@@ -31,6 +31,7 @@ from sources.warehouse import Warehouse, WarehouseError, open_warehouse
 
 SNAPSHOT_KIND = "snapshot"  # the bundled data; the app seeds from it separately, so refresh skips it unless named
 UPDATED, UNCHANGED, FAILED = "updated", "unchanged", "failed"
+PARTIAL = "partial"  # stored what came, but part of the series failed (e.g. some municipality files were missing)
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,8 @@ class RefreshReport:
 
     @property
     def failed(self) -> list[SeriesOutcome]:
-        return [outcome for outcome in self.outcomes if outcome.status == FAILED]
+        """Series that failed wholly or in part (a partial one stored what it got)."""
+        return [outcome for outcome in self.outcomes if outcome.status in (FAILED, PARTIAL)]
 
     @property
     def ok(self) -> bool:
@@ -96,13 +98,16 @@ class RefreshReport:
         widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
         lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in [header, *rows]]
         lines.insert(1, "  ".join("-" * width for width in widths))
-        counts = {status: sum(o.status == status for o in self.outcomes) for status in (UPDATED, UNCHANGED, FAILED)}
+        counts = {status: sum(o.status == status for o in self.outcomes)
+                  for status in (UPDATED, UNCHANGED, FAILED, PARTIAL)}
+        partial = f", {counts[PARTIAL]} partly failed" if counts[PARTIAL] else ""
         lines.append(
-            f"{counts[UPDATED]} updated, {counts[UNCHANGED]} unchanged, {counts[FAILED]} failed; "
+            f"{counts[UPDATED]} updated, {counts[UNCHANGED]} unchanged, {counts[FAILED]} failed{partial}; "
             f"{self.requests} requests, {self.cells} cells."
         )
         for outcome in self.failed:
-            lines.append(f"FAILED {outcome.series}: {outcome.reason}")
+            lines.append(f"{'PARTLY FAILED' if outcome.status == PARTIAL else 'FAILED'} {outcome.series}: "
+                         f"{outcome.reason}")
         return "\n".join(lines)
 
 
@@ -128,7 +133,8 @@ class _Tracker:
         self.report.outcomes.append(outcome)
         self.done += 1
         detail = (outcome.reason if outcome.status == FAILED else
-                  f"{outcome.new} new, {outcome.changed} changed, {outcome.withdrawn} withdrawn")
+                  f"{outcome.new} new, {outcome.changed} changed, {outcome.withdrawn} withdrawn"
+                  + (f"; {outcome.reason}" if outcome.reason else ""))
         self.emit(f"{outcome.series}: {outcome.status} ({detail})")
 
 
@@ -216,9 +222,15 @@ def _refresh_series(adapter, series_ids: list[str], warehouse: Warehouse, tracke
                 warehouse.record_failure(series_id, adapter.name, reason)
                 tracker.finished(SeriesOutcome(adapter.name, series_id, FAILED, reason=reason))
             continue
-        by_id = {data.info.id: data for data in fetched}
+        by_id = {item.series_id if isinstance(item, SeriesFailed) else item.info.id: item for item in fetched}
         for series_id in batch:
-            tracker.finished(_store(adapter.name, series_id, by_id.get(series_id), warehouse))
+            item = by_id.get(series_id)
+            if isinstance(item, SeriesFailed):  # failed on its own; the batch's other series carry on
+                reason = _reason(item.error, adapter.name)
+                warehouse.record_failure(series_id, adapter.name, reason)
+                tracker.finished(SeriesOutcome(adapter.name, series_id, FAILED, reason=reason))
+                continue
+            tracker.finished(_store(adapter.name, series_id, item, warehouse))
 
 
 def _store(source: str, series_id: str, data, warehouse: Warehouse) -> SeriesOutcome:
@@ -235,6 +247,10 @@ def _store(source: str, series_id: str, data, warehouse: Warehouse) -> SeriesOut
         warehouse.record_failure(series_id, source, reason)
         return SeriesOutcome(source, series_id, FAILED, reason=reason)
     status = UPDATED if result.changed_anything else UNCHANGED
+    if data.partial_reason:  # stored what came; the gap is recorded, so the app shows the series as stale
+        warehouse.record_failure(series_id, source, data.partial_reason)
+        return SeriesOutcome(source, series_id, PARTIAL, result.new, result.changed, result.rows,
+                             reason=data.partial_reason, withdrawn=result.withdrawn, vintage=result.vintage)
     return SeriesOutcome(source, series_id, status, result.new, result.changed, result.rows,
                          withdrawn=result.withdrawn, vintage=result.vintage)
 

@@ -129,6 +129,7 @@ def load_settings(**overrides: Any) -> Settings:
             f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()
         )
         raise ConfigError(f"Configuration in {path} (or TIEDOLLA_ environment) is invalid: {problems}.") from None
+    _check_unique_series_ids(settings, path)
     if not settings.warehouse_dir.is_absolute():
         settings.warehouse_dir = REPO_ROOT / settings.warehouse_dir
     url = settings.warehouse_url
@@ -141,6 +142,18 @@ def load_settings(**overrides: Any) -> Settings:
     if not settings.snapshot_dir.is_absolute():
         settings.snapshot_dir = REPO_ROOT / settings.snapshot_dir
     return settings
+
+
+def _check_unique_series_ids(settings: Settings, path: Path) -> None:
+    """Two declarations of one series id would write into one series; name both places."""
+    places: dict[str, str] = {}
+    for name, source in settings.sources.items():
+        for number, series in enumerate(source.series, start=1):
+            place = f"[sources.{name}] series {number}"
+            if series.id in places:
+                raise ConfigError(f"Configuration in {path}: the series id {series.id} is declared twice, in "
+                                  f"{places[series.id]} and in {place}; give each series its own id.")
+            places[series.id] = place
 
 
 @lru_cache(maxsize=1)

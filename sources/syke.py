@@ -36,6 +36,7 @@ from sources.contract import (
     Provenance,
     SchemaChanged,
     SeriesData,
+    SeriesFailed,
     annual_years,
     now_iso,
     tidy_frame,
@@ -91,8 +92,9 @@ class SykeEmissionsAdapter(ConfiguredAdapter):
         self.base_url = (config.base_url or BASE_URL_DEFAULT).rstrip("/") + "/"
         self.municipality_list = str(extra.get("municipality_list", MUNICIPALITY_LIST_DEFAULT))
         self.data_path = str(extra.get("data_path", DATA_PATH_DEFAULT))
-        if "{kuntanro}" not in self.data_path:
-            raise ConfigError(f"[sources.{name}] data_path must contain {{kuntanro}}, e.g. '{DATA_PATH_DEFAULT}'.")
+        if not re.search(r"\{kuntanro(:0?\d*d)?\}", self.data_path):  # {kuntanro}, or zero-padded {kuntanro:03d}
+            raise ConfigError(f"[sources.{name}] data_path must contain {{kuntanro}} (or {{kuntanro:03d}} for "
+                              f"zero-padded numbers), e.g. '{DATA_PATH_DEFAULT}'.")
         self.client = SourceClient.from_config(
             config, settings, session, max_calls_default=MAX_CALLS_DEFAULT, window_s_default=WINDOW_S_DEFAULT
         )
@@ -119,13 +121,15 @@ class SykeEmissionsAdapter(ConfiguredAdapter):
         municipalities = self._requested(self.municipalities(progress), regions)
         sums: dict[str, list[pd.DataFrame]] = {series.id: [] for series in selected}
         seen_sectors: set[str] = set()
-        missing: list[str] = []
+        failed: dict[str, str] = {}  # municipality -> why its file could not be used
+        read: set[str] = set()
         updated: list[str] = []
         for kuntanro, code in zip(municipalities["kuntanro"], municipalities["region"]):
-            rows, last_modified = self._municipality_file(int(kuntanro), code, progress)
+            rows, last_modified, problem = self._municipality_file(int(kuntanro), code, progress)
             if rows is None:
-                missing.append(code)  # one municipality without a file must not stop the other 300
+                failed[code] = problem  # one municipality's missing or broken file must not stop the other 300
                 continue
+            read.add(code)
             if last_modified:
                 updated.append(last_modified)
             if years is not None:
@@ -136,32 +140,38 @@ class SykeEmissionsAdapter(ConfiguredAdapter):
                 sums[series.id].append(summed)
             if progress is not None:
                 progress(cells=len(rows), message=f"Syke: {code} {len(rows)} rows")
-        if len(missing) == len(municipalities):
+        if not read:
             raise NotFound(
-                f"Syke ALas: none of the {len(missing)} municipality files exists at {self.base_url}"
-                f"{self.data_path}. The service may have moved its files; the warehouse keeps its previous data."
+                f"Syke ALas: none of the {len(failed)} municipality files could be used at {self.base_url}"
+                f"{self.data_path} ({_failure_summary(failed)}). The service may have moved or changed its files; "
+                "the warehouse keeps its previous data."
             )
         data_updated = latest_http_date(updated)
-        results = []
+        partial = (f"Syke ALas: {len(failed)} of {len(municipalities)} municipality files could not be used "
+                   f"({_failure_summary(failed)}); their stored values are kept, the others were updated."
+                   if failed else None)
+        results: list[SeriesData | SeriesFailed] = []
         for series in selected:
             rule = self.rules[series.id]
             if rule.taso_3 and not seen_sectors & set(rule.taso_3):
-                raise SchemaChanged(
+                results.append(SeriesFailed(series.id, SchemaChanged(
                     f"Syke ALas ({series.id}): none of the sector codes {', '.join(rule.taso_3)} appears in the data "
                     f"(found {', '.join(sorted(seen_sectors)) or 'none'}). The source changed its classification; "
                     f"check taso_3 in [sources.{self.name}]."
-                )
+                )))
+                continue
             combined = pd.concat(sums[series.id], ignore_index=True).dropna(subset=[VALUE_COLUMN])
             if combined.empty:
-                raise NotFound(
+                results.append(SeriesFailed(series.id, NotFound(
                     f"Syke ALas ({series.id}): the files have no emissions for {rule.describe()}"
                     f"{' in the requested years' if years is not None else ''}. The warehouse keeps its previous data."
-                )
+                )))
+                continue
             frame = tidy_frame(series.id, combined["region"], combined["vuosi"].astype(str), combined[VALUE_COLUMN])
             notes = [f"Sum of {VALUE_COLUMN} (kt CO2e) per municipality and year: {rule.describe()}.",
                      "Licence stated as CC BY 4.0 in a catalogue entry (not verified at the source)."]
-            if missing:
-                notes.append(f"No file for {len(missing)} municipalities: {', '.join(missing[:10])}.")
+            if failed:
+                notes.append(f"No usable file for {len(failed)} municipalities: {', '.join(sorted(failed)[:10])}.")
             provenance = Provenance(
                 source=self.name,
                 table=f"ALas {self.data_path.split('/')[0]}",
@@ -172,7 +182,10 @@ class SykeEmissionsAdapter(ConfiguredAdapter):
                 attribution=self.config.attribution or ATTRIBUTION,
                 notes=tuple(notes),
             )
-            results.append(SeriesData(info=self.info_for(series), frame=frame, provenance=provenance))
+            results.append(SeriesData(info=self.info_for(series), frame=frame, provenance=provenance,
+                                      covered_regions=frozenset(read) if failed else None, partial_reason=partial))
+        if all(isinstance(result, SeriesFailed) for result in results):
+            raise results[0].error  # nothing came: the contract raises when every series asked for failed
         return results
 
     def municipalities(self, progress: ProgressCallback | None = None) -> pd.DataFrame:
@@ -185,18 +198,22 @@ class SykeEmissionsAdapter(ConfiguredAdapter):
 
     # --- internals ----------------------------------------------------------------------------------------------
 
-    def _municipality_file(self, kuntanro: int, code: str, progress) -> tuple[pd.DataFrame | None, str | None]:
-        """The parsed ALas file of one municipality (None when the service has none), fetched once per instance."""
+    def _municipality_file(self, kuntanro: int, code: str, progress
+                           ) -> tuple[pd.DataFrame | None, str | None, str | None]:
+        """The parsed ALas file of one municipality, its Last-Modified, and why it is unusable (None when it is
+        fine): no file at the service, or a file that cannot be read. Fetched once per instance."""
         if kuntanro not in self._files:
             name = self.data_path.format(kuntanro=kuntanro).rsplit("/", 1)[-1]
             try:
                 response = self._get(urljoin(self.base_url, self.data_path.format(kuntanro=kuntanro)),
                                      f"{code}, {name}", progress)
-            except NotFound:
-                self._files[kuntanro] = (None, None)
-            else:
                 rows = parse_alas_csv(decode_text(response), context=f"Syke ALas ({code}, {name})")
-                self._files[kuntanro] = (rows, response.headers.get("Last-Modified"))
+            except NotFound:
+                self._files[kuntanro] = (None, None, f"{code}: no file {name}")
+            except SchemaChanged as exc:
+                self._files[kuntanro] = (None, None, f"{code}: {name} unreadable ({str(exc).split(': ', 1)[-1]})")
+            else:
+                self._files[kuntanro] = (rows, response.headers.get("Last-Modified"), None)
         return self._files[kuntanro]
 
     def _requested(self, municipalities: pd.DataFrame, regions: list[str] | None) -> pd.DataFrame:
@@ -219,6 +236,12 @@ class SykeEmissionsAdapter(ConfiguredAdapter):
 
 
 # --- pure helpers and parsers (no HTTP; tests call them directly) --------------------------------------------------
+
+
+def _failure_summary(failed: dict[str, str], shown: int = 5) -> str:
+    reasons = [failed[code] for code in sorted(failed)[:shown]]
+    more = f"; and {len(failed) - shown} more" if len(failed) > shown else ""
+    return "; ".join(reasons) + more
 
 
 def sector_rule(source: str, series: SeriesConfig) -> SectorRule:

@@ -13,7 +13,9 @@ latest vintage id is the warehouse's data version: caches key on it, and a pinne
 
 What a write withdraws (`plan_revision`): a stored value whose period lies within the span of periods the new data
 covers, but which the new data leaves out or gives as missing. Periods outside that span are kept (a source asked
-for 2010 onwards has not withdrawn 1990). A write with `merge=False` replaces the whole series.
+for 2010 onwards has not withdrawn 1990), and so are regions a fetch says it did not cover (`covered_regions`:
+a municipality whose file was missing has not withdrawn its emissions). A write with `merge=False` replaces the
+whole series.
 """
 
 from __future__ import annotations
@@ -284,8 +286,12 @@ def _covered(periods: pd.Series, incoming: pd.Series) -> np.ndarray:
     return covered
 
 
-def plan_revision(current: pd.DataFrame, incoming: pd.DataFrame, merge: bool = True) -> Revision:
-    """Compare the current rows of a series with a validated new frame (both with region, period, value)."""
+def plan_revision(current: pd.DataFrame, incoming: pd.DataFrame, merge: bool = True,
+                  covered_regions: frozenset[str] | None = None) -> Revision:
+    """Compare the current rows of a series with a validated new frame (both with region, period, value).
+
+    `covered_regions`: the regions the fetch answered for, when not all (see SeriesData); a value of another region
+    that the new frame leaves out is kept, not withdrawn."""
     current = current[KEYS + ["value"]].astype({"region": str, "period": str, "value": "float64"})
     incoming = incoming[KEYS + ["value"]].astype({"region": str, "period": str, "value": "float64"})
     joined = current.merge(incoming, on=KEYS, how="outer", suffixes=("_old", ""), indicator=True)
@@ -297,6 +303,8 @@ def plan_revision(current: pd.DataFrame, incoming: pd.DataFrame, merge: bool = T
     new_missing = joined["value"].isna().to_numpy()
     only_old = (in_old & ~in_new).to_numpy()
     dropped = only_old & (_covered(joined["period"], incoming["period"]) if merge else True)
+    if covered_regions is not None:
+        dropped &= joined["region"].isin(covered_regions).to_numpy()
 
     replaced = both & ~same  # a new value, or a value now given as missing
     withdrawn = int((replaced & new_missing & ~old_missing).sum() + (dropped & ~old_missing).sum())

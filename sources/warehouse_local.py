@@ -74,10 +74,25 @@ DOCUMENT_PREFIX = "document:"
 _thread_lock = threading.RLock()  # flock excludes other processes; this orders the threads of this one
 
 
+def _process_umask() -> int:
+    """The umask, read without changing it (os.umask would set it for every thread meanwhile)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    return 0o022
+
+
+FILE_MODE = 0o666 & ~_process_umask()  # as an ordinary file would get; mkstemp's own 0600 would lock out readers
+
+
 def atomic_write_bytes(target: Path, write) -> None:
     """Write through `write(file_path)` to a temporary file beside `target`, fsync it, then rename over target."""
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMPORARY_SUFFIX, dir=target.parent)
+    os.fchmod(handle, FILE_MODE)
     os.close(handle)
     try:
         write(temporary)
@@ -329,7 +344,8 @@ class LocalWarehouse(Warehouse):
             history = history.astype({"region": str, "period": str, "value": "float64"})
             stored_metadata = self._file_metadata(table) if table is not None else {}
             current_mask = rows_as_of(history, None)
-            revision = plan_revision(history.loc[current_mask, KEYS + ["value"]], frame, merge)
+            revision = plan_revision(history.loc[current_mask, KEYS + ["value"]], frame, merge,
+                                     data.covered_regions)
             if not revision.changes_anything:
                 self._update_status(series_id, last_success=now_iso(), last_error=None,
                                     source_updated=data.provenance.data_updated, source=data.provenance.source)

@@ -568,7 +568,7 @@ class PostgresWarehouse(Warehouse):
         with self._transaction(writing=True) as connection:
             self._lock_series(connection, series_id)
             current = self._current_rows(connection, series_id)
-            revision = plan_revision(current, frame, merge)
+            revision = plan_revision(current, frame, merge, data.covered_regions)
             success = {"last_success": now_iso(), "last_error": None, "source_updated": provenance.data_updated,
                        "source": provenance.source}
             if not revision.changes_anything:

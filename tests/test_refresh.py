@@ -420,3 +420,19 @@ def test_cli_exits_1_naming_the_host_when_the_database_is_unreachable(service, m
     assert result.stderr.startswith("Warehouse error:")
     assert "127.0.0.1" in result.stderr and "secret" not in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_one_ambiguous_content_fails_only_its_own_series_with_its_own_reason(service):
+    # Constructed config: of three series of table 12r5, one names a content text that matches two values.
+    service.write_config(extra="")
+    series = [*SERIES[:2], series_entry("statfin.ambiguous", frequency="monthly", table="StatFin/tyonv/12r5",
+                                        content="Työ")]
+    service.config_path.write_text(pxweb_config(service.fake.base_url, series), encoding="utf-8")
+    report = service.refresh()
+    outcomes = {outcome.series: outcome for outcome in report.outcomes}
+    assert outcomes["statfin.population"].status == UPDATED
+    assert outcomes["statfin.unemployed"].status == UPDATED  # the same table as the ambiguous one
+    assert outcomes["statfin.ambiguous"].status == "failed"
+    assert "content 'Työ' matches several values" in outcomes["statfin.ambiguous"].reason
+    assert "statfin.ambiguous" in service.warehouse.status() and not report.ok
+    assert service.warehouse.read(["statfin.unemployed"]).shape[0] == 6 * 24

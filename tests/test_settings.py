@@ -135,3 +135,18 @@ def test_default_config_file_is_the_repository_config(monkeypatch):
     monkeypatch.delenv("TIEDOLLA_CONFIG_FILE", raising=False)
     assert DEFAULT_CONFIG_FILE == REPO_ROOT / "config.toml"
     assert DEFAULT_CONFIG_FILE.exists()
+
+
+def test_a_duplicate_series_id_is_a_configuration_error_naming_both_places(tmp_path, monkeypatch):
+    # Constructed configuration: two sources declare the same series id.
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[sources.one]\nkind = "pxweb"\nbase_url = "http://127.0.0.1:9/"\n'
+        '[[sources.one.series]]\nid = "test.same"\ntitle = { fi = "A" }\nunit = "%"\n'
+        '[sources.two]\nkind = "pxweb"\nbase_url = "http://127.0.0.1:9/"\n'
+        '[[sources.two.series]]\nid = "test.other"\ntitle = { fi = "B" }\nunit = "%"\n'
+        '[[sources.two.series]]\nid = "test.same"\ntitle = { fi = "C" }\nunit = "%"\n', encoding="utf-8")
+    monkeypatch.setenv("TIEDOLLA_CONFIG_FILE", str(config))
+    with pytest.raises(ConfigError, match=r"test\.same is declared twice, in \[sources\.one\] series 1 and in "
+                                          r"\[sources\.two\] series 2"):
+        load_settings()

@@ -17,7 +17,9 @@ import time
 import pandas as pd
 import pytest
 
-from sources.contract import BadQuery, NotFound, SchemaChanged, SourceAdapter, SourceUnavailable, validate_frame
+from sources.contract import (BadQuery, NotFound, SchemaChanged, SeriesData, SeriesFailed, SourceAdapter,
+                              SourceUnavailable, validate_frame)
+from sources.refresh import refresh
 from sources.registry import build_adapter
 from sources.settings import get_settings, load_settings
 from sources.syke import SectorRule, parse_alas_csv, parse_municipality_list, parse_number, sum_emissions
@@ -296,17 +298,40 @@ def test_server_error_is_retried_then_source_unavailable(replay_server, syke_set
     assert len(replay_server.calls("GET", "/Tulokset_taso_5/kunta_98.csv")) == 3
 
 
-def test_malformed_body_is_schema_changed(replay_server, syke_settings):
+def test_a_malformed_file_is_that_municipalitys_failure_not_the_whole_fetchs(replay_server, syke_settings):
     serve_syke(replay_server, files={98: "<html><body>Palvelu on huoltokatkolla</body></html>", 16: alas_file(1)})
-    with pytest.raises(SchemaChanged, match="missing"):
-        syke_adapter(syke_settings(replay_server.base)).fetch()
+    results = syke_adapter(syke_settings(replay_server.base)).fetch()
+    assert len(results) == 7 and all(isinstance(result, SeriesData) for result in results)
+    for result in results:
+        assert set(result.frame["region"]) == {"KU016"}
+        assert result.covered_regions == frozenset({"KU016"})  # Hollola's stored values are kept, not withdrawn
+        assert "1 of 2 municipality files could not be used" in result.partial_reason
+        assert "KU098: kunta_98.csv unreadable" in result.partial_reason and "missing" in result.partial_reason
 
 
-def test_changed_schema_is_schema_changed(replay_server, syke_settings):
+def test_a_file_with_renamed_columns_is_that_municipalitys_failure(replay_server, syke_settings):
     renamed = alas_file(1.0).replace("kt;kt_tuuli", "ktCO2e;kt_tuuli", 1)
     serve_syke(replay_server, files={98: renamed, 16: alas_file(1.0)})
-    with pytest.raises(SchemaChanged, match="columns kt are missing"):
+    results = syke_adapter(syke_settings(replay_server.base)).fetch()
+    assert all("columns kt are missing" in result.partial_reason for result in results)
+
+
+def test_every_file_malformed_is_schema_changed_naming_them(replay_server, syke_settings):
+    broken = "<html><body>Palvelu on huoltokatkolla</body></html>"
+    serve_syke(replay_server, files={98: broken, 16: broken})
+    with pytest.raises(NotFound, match="none of the 2 municipality files could be used.*KU016.*unreadable"):
         syke_adapter(syke_settings(replay_server.base)).fetch()
+
+
+def test_a_renamed_sector_fails_only_the_series_that_uses_it(replay_server, syke_settings):
+    recoded = alas_file(1.0).replace(";Tie;", ";TIE;")
+    serve_syke(replay_server, files={98: recoded, 16: recoded})
+    results = {getattr(result, "series_id", None) or result.info.id: result
+               for result in syke_adapter(syke_settings(replay_server.base)).fetch()}
+    failed = {series_id for series_id, result in results.items() if isinstance(result, SeriesFailed)}
+    assert failed == {"syke.emissions_road_transport"}
+    assert "sector codes Tie" in str(results["syke.emissions_road_transport"].error)
+    assert isinstance(results["syke.emissions_total"], SeriesData)
 
 
 def test_municipality_list_without_numbers_is_schema_changed(replay_server, syke_settings):
@@ -356,3 +381,57 @@ def test_failing_refresh_leaves_the_warehouse_as_it_was(replay_server, syke_sett
     pd.testing.assert_frame_equal(warehouse.read(), before)
     assert stored_state(warehouse) == files_before  # no vintage, rows or provenance changed
     assert "missing" in warehouse.status()["syke.emissions_total"]["last_error"]
+
+
+# --- coverage: a download with missing files is a partial failure, never a silent success -----------------------
+
+FORTY = [98, 16, 111, 560, 5, 9, 10, 15, 18, 19, 20, 35, 43, 46, 47, 49, 50, 51, 52, 61, 69, 71, 72, 74, 75, 77, 78,
+         79, 81, 82, 86, 90, 91, 92, 97, 99, 102, 103, 105, 106]
+
+
+def forty_municipalities() -> str:
+    # Constructed list in Syke's format: 40 real municipality numbers, made-up populations.
+    return "kuntanro;kunta_fi;maakunta_fi;asukasluku\n" + "".join(f"{n};Kunta {n};Maakunta;1 000\n" for n in FORTY)
+
+
+def test_35_of_40_files_missing_is_a_partial_failure_that_keeps_the_missing_municipalities_values(
+        replay_server, syke_settings):
+    serve_syke(replay_server, files={number: alas_file(1.0) for number in FORTY},
+               municipalities=forty_municipalities())
+    settings = syke_settings(replay_server.base)
+    first = refresh(settings, sources=["syke"], series=["syke.emissions_total"])
+    assert first.ok, first.summary_table()
+    warehouse = open_warehouse(settings.warehouse_location)
+    before = warehouse.read(["syke.emissions_total"])
+    assert before["region"].nunique() == 40
+
+    answering = FORTY[:5]  # the other 35 answer 404 now; the 5 publish new numbers
+    replay_server.routes = {key: handler for key, handler in replay_server.routes.items()
+                            if "kunta_" not in key[1]}
+    serve_syke(replay_server, files={number: alas_file(2.0) for number in answering},
+               municipalities=forty_municipalities())
+    second = refresh(syke_settings(replay_server.base), sources=["syke"], series=["syke.emissions_total"])
+    [outcome] = second.outcomes
+    assert outcome.status == "partial" and not second.ok
+    assert "35 of 40 municipality files could not be used" in outcome.reason
+    assert outcome.withdrawn == 0 and outcome.changed == 5 * 2  # two years of the five answering municipalities
+    after = warehouse.read(["syke.emissions_total"])
+    assert after["region"].nunique() == 40  # nothing withdrawn for a municipality whose file was missing
+    kept = after[~after["region"].isin([f"KU{n:03d}" for n in answering])].reset_index(drop=True)
+    pd.testing.assert_frame_equal(kept, before[~before["region"].isin([f"KU{n:03d}" for n in answering])]
+                                  .reset_index(drop=True))
+    assert "35 of 40" in warehouse.status()["syke.emissions_total"]["last_error"]  # the app shows it as stale
+    assert "PARTLY FAILED syke.emissions_total" in second.summary_table()
+
+
+@pytest.mark.parametrize("data_path, served", [("Tulokset_taso_5/kunta_{kuntanro}.csv", "kunta_111.csv"),
+                                               ("Tulokset_taso_5/kunta_{kuntanro:03d}.csv", "kunta_098.csv")])
+def test_three_digit_and_zero_padded_file_names(replay_server, syke_settings, data_path, served):
+    number = int(served[6:9])
+    replay_server.route("GET", "/asukasluvut_2025.csv",
+                        lambda request: csv_answer(f"kuntanro;kunta_fi\n{number};Kunta\n"))
+    replay_server.route("GET", f"/Tulokset_taso_5/{served}", lambda request: csv_answer(alas_file(1.0)))
+    [data] = syke_adapter(syke_settings(replay_server.base, data_path=data_path)).fetch(
+        series_ids=["syke.emissions_total"])
+    assert set(data.frame["region"]) == {f"KU{number:03d}"} and data.partial_reason is None
+    assert replay_server.calls("GET", f"/Tulokset_taso_5/{served}")

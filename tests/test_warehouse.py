@@ -505,3 +505,10 @@ def test_migrate_fills_a_new_postgres_warehouse_and_copy_warehouse_moves_it_back
     assert refused.returncode == 1 and "already holds series" in refused.stderr and "Traceback" not in refused.stderr
     listed = run_sources("vintages", "--limit", "3", env={"TIEDOLLA_WAREHOUSE_URL": url})
     assert listed.returncode == 0 and len(listed.stdout.splitlines()) == 3
+
+
+def test_local_files_get_the_umask_mode_so_other_readers_can_read_them(local_filled):
+    from sources.warehouse_local import FILE_MODE
+
+    for path in [local_filled.path_for(SERIES), local_filled.status_path, local_filled.index_path]:
+        assert path.stat().st_mode & 0o777 == FILE_MODE, path
