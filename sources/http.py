@@ -170,10 +170,12 @@ def request(
         if status == 404:
             raise NotFound(f"{context}: not found at {url} (HTTP 404). The table or indicator may have moved.")
         if status >= 400:
-            raise BadQuery(
+            error = BadQuery(
                 f"{context}: the service rejected the request (HTTP {status}). "
                 "The table id or variable codes may have changed; check the configuration."
             )
+            error.status = status  # an adapter may know better what a status means for its host (PxWeb's 403)
+            raise error
         return response
     raise AssertionError("unreachable")  # the loop returns or raises
 

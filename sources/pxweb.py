@@ -88,6 +88,10 @@ class PxSourceOptions(BaseModel):
     total_values: list[str] = Field(default_factory=list)
     max_retries: int = Field(default=MAX_RETRIES_DEFAULT, ge=0)
     backoff_base_s: float = Field(default=BACKOFF_BASE_S, ge=0)
+    # The host's documented limits, used when its `?config` does not answer (a guess would be refused with 403).
+    max_cells: int = Field(default=MAX_CELLS_DEFAULT, ge=1)
+    max_calls: int = Field(default=MAX_CALLS_DEFAULT, ge=1)
+    time_window_s: float = Field(default=TIME_WINDOW_DEFAULT_S, gt=0)
 
     @field_validator("base_url")
     @classmethod
@@ -138,6 +142,7 @@ class PxLimits:
     max_cells: int
     max_calls: int
     time_window_s: float
+    from_host: bool = True  # read from the host's ?config (else the documented limits in config.toml)
 
 
 @dataclass(frozen=True)
@@ -278,15 +283,17 @@ class PxWebAdapter(ConfiguredAdapter):
                 self.options.base_url + "?config", f"{self.publisher_name} (?config)", progress, "limits"
             )
         except (NotFound, BadQuery, SchemaChanged):
-            # Some PxWeb installations do not offer ?config; the documented defaults are conservative.
+            # Some PxWeb installations do not offer ?config: the host's documented limits from config.toml apply.
             answer = {}
         answer = answer if isinstance(answer, dict) else {}
         cell_limits = [_positive_int(answer.get(key)) for key in ("maxValues", "maxCells")]
         cell_limits = [limit for limit in cell_limits if limit]
+        options = self.options
         self.limits = PxLimits(
-            max_cells=min(cell_limits) if cell_limits else MAX_CELLS_DEFAULT,
-            max_calls=_positive_int(answer.get("maxCalls")) or MAX_CALLS_DEFAULT,
-            time_window_s=float(_positive_int(answer.get("timeWindow")) or TIME_WINDOW_DEFAULT_S),
+            max_cells=min(cell_limits) if cell_limits else options.max_cells,
+            max_calls=_positive_int(answer.get("maxCalls")) or options.max_calls,
+            time_window_s=float(_positive_int(answer.get("timeWindow")) or options.time_window_s),
+            from_host=bool(cell_limits),
         )
         self.client.throttle = Throttle(self.limits.max_calls, self.limits.time_window_s)
         # The ?config call itself counts against the host's window, so the throttle is told about it.
@@ -405,7 +412,18 @@ class PxWebAdapter(ConfiguredAdapter):
                     selection[variable.code] = fixed_values[variable.code]
             cells = math.prod(len(values) for values in selection.values())
             part = f" part {number}/{len(chunks)}" if len(chunks) > 1 else ""
-            payload = self._post_json(table.url, context, query_body(selection), progress, cells, part)
+            try:
+                payload = self._post_json(table.url, context, query_body(selection), progress, cells, part)
+            except BadQuery as exc:
+                if getattr(exc, "status", None) != 403:
+                    raise
+                limits = self.read_limits()
+                origin = "the host's ?config" if limits.from_host else "max_cells in config.toml (no ?config answer)"
+                raise BadQuery(
+                    f"{context}: the host refused the query (HTTP 403); it may be too large for the host. It asked "
+                    f"{cells} cells{part}, split into {len(chunks)} queries of at most {limits.max_cells} cells as "
+                    f"{origin} allows; lower max_cells for [sources.{self.name}] in config.toml."
+                ) from None
             frame = parse_json_stat2(payload)
             table_id = _table_id(payload) or table.path.rsplit("/", 1)[-1]
             for plan in plans:

@@ -84,6 +84,8 @@ class FakePxWeb:
             "maxValues": 120000, "maxCells": 120000, "maxCalls": 40, "timeWindow": 60,
         }
         self.tables: dict[str, FakeTable] = {}
+        # A host may enforce a cell limit without announcing it (its ?config answering 404): set this to do so.
+        self.enforced_cells: int | None = None
         server.route("GET", base_path, self._config_answer)
 
     @property
@@ -130,7 +132,8 @@ class FakePxWeb:
         cells = math.prod(payload["size"])
         table.posted_cells.append(cells)
         limits = self.config or {}
-        limit = min(limits.get("maxValues", math.inf), limits.get("maxCells", math.inf))
+        limit = min(limits.get("maxValues", math.inf), limits.get("maxCells", math.inf),
+                    self.enforced_cells or math.inf)
         if cells > limit:
             return 403, {"Content-Type": "text/plain"}, b"Too many values selected"
         body = json.dumps(payload, ensure_ascii=False).encode("utf-8")

@@ -392,3 +392,30 @@ def test_region_codes_in_frames_are_official(replay_server, configure):
     [data] = build_adapter("statfin", settings).fetch()
     assert data.frame["region"].astype(str).str.match(REGION_CODE).all()
     assert pd.api.types.is_float_dtype(data.frame["value"])
+
+
+def test_without_a_limits_answer_the_hosts_documented_limits_from_config_apply(replay_server, configure):
+    fake = FakePxWeb(replay_server)
+    table = fake.add(unemployment_table())
+    fake.config, fake.enforced_cells = None, 100  # ?config answers 404; the host still refuses over 100 cells
+    series = [series_entry("statfin.unemployed", frequency="monthly", table="StatFin/tyonv/12r5",
+                           content="Työttömät")]
+    settings = configure(pxweb_config(fake.base_url, series, max_cells=100))
+    [data] = build_adapter("statfin", settings).fetch()
+    assert len(data.frame) == 6 * 24
+    assert table.posted_cells and max(table.posted_cells) <= 100 and len(table.posted_cells) > 1
+
+
+def test_a_403_says_the_query_may_be_too_large_and_how_it_was_split(replay_server, configure):
+    fake = FakePxWeb(replay_server)
+    fake.add(unemployment_table())
+    fake.config, fake.enforced_cells = None, 50
+    series = [series_entry("statfin.unemployed", frequency="monthly", table="StatFin/tyonv/12r5",
+                           content="Työttömät")]
+    settings = configure(pxweb_config(fake.base_url, series, max_cells=100))
+    with pytest.raises(BadQuery) as raised:
+        build_adapter("statfin", settings).fetch()
+    message = str(raised.value)
+    assert "refused the query (HTTP 403); it may be too large" in message
+    assert "of at most 100 cells as max_cells in config.toml (no ?config answer) allows" in message
+    assert "table id" not in message

@@ -517,3 +517,31 @@ def test_refresh_killed_midway_leaves_old_data_readable(replay_server, configure
     assert len(population) == len(old[old["series"] == "sotkanet.population"])
     assert population["value"].min() > 5000  # the first series was written completely before the kill
     assert not list(Path(settings.warehouse_dir).rglob("*.tmp"))
+
+
+def test_a_value_sotkanet_no_longer_publishes_is_withdrawn_in_a_new_vintage_and_kept_in_the_old(replay_server,
+                                                                                                  configure):
+    from sources.refresh import refresh
+
+    serve_sotkanet(replay_server)  # constructed answers: every region, 2021–2023
+    settings = configure(replay_server.base)
+    assert refresh(settings, sources=["sotkanet"], series=["sotkanet.population"]).ok
+    warehouse = open_warehouse(settings.warehouse_location)
+    first = warehouse.latest_vintage_id()
+    published = warehouse.read(["sotkanet.population"])
+
+    def one_value_gone(request):  # the publisher now gives one region's 2022 value as missing (null)
+        indicator, years = int(request.query["indicator"][0]), [int(y) for y in request.query["years"]]
+        rows = data_rows(indicator, years, 1000.0)
+        rows[len(REGIONS)]["value"] = None
+        return json_answer(json.dumps(rows))
+
+    serve_sotkanet(replay_server, data=one_value_gone)
+    report = refresh(configure(replay_server.base), sources=["sotkanet"], series=["sotkanet.population"])
+    [outcome] = report.outcomes
+    assert (outcome.status, outcome.withdrawn, outcome.changed) == ("updated", 1, 0), report.summary_table()
+    assert len(warehouse.read(["sotkanet.population"])) == len(published) - 1
+    then = warehouse.read(["sotkanet.population"], as_of=first).sort_values(["region", "period"])
+    pd.testing.assert_frame_equal(then.reset_index(drop=True),
+                                  published.sort_values(["region", "period"]).reset_index(drop=True))
+    assert warehouse.vintages("sotkanet.population")[0].withdrawn == 1
