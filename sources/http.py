@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 MAX_RETRIES_DEFAULT = 4  # attempts after the first, for 429 and 5xx
 BACKOFF_BASE_S = 0.5  # first wait; doubles each retry
 MAX_RETRY_AFTER_S = 60.0  # never sleep longer than this on a server's Retry-After
+TIME_BUDGET_DEFAULT_S = 600.0  # the most one refresh spends on one host (config: time_budget_s per source)
 
 
 def make_session(user_agent: str) -> requests.Session:
@@ -197,6 +198,8 @@ class SourceClient:
         throttle: Throttle | None = None,
         max_retries: int = MAX_RETRIES_DEFAULT,
         backoff_base_s: float = BACKOFF_BASE_S,
+        time_budget_s: float = TIME_BUDGET_DEFAULT_S,
+        clock=time.monotonic,
     ) -> None:
         self.user_agent = user_agent
         self._session = session
@@ -204,6 +207,13 @@ class SourceClient:
         self.throttle = throttle
         self.max_retries = max_retries
         self.backoff_base_s = backoff_base_s
+        # A client lives for one refresh of one source. Once its host has failed all retries, the host is down for
+        # the rest of the refresh, and no more than `time_budget_s` is spent on it in all: a hung host cannot make
+        # every series wait out its own timeouts and retries.
+        self.time_budget_s = time_budget_s
+        self.down: str | None = None
+        self.spent_s = 0.0
+        self._clock = clock
 
     @classmethod
     def from_config(
@@ -224,6 +234,7 @@ class SourceClient:
             timeout=(config.timeout_connect_s, config.timeout_read_s),
             max_retries=int(extra.get("max_retries", MAX_RETRIES_DEFAULT)),
             backoff_base_s=float(extra.get("backoff_base_s", BACKOFF_BASE_S)),
+            time_budget_s=float(extra.get("time_budget_s", TIME_BUDGET_DEFAULT_S)),
             throttle=Throttle(int(extra.get("max_calls", max_calls_default)),
                               float(extra.get("window_s", window_s_default))),
         )
@@ -246,21 +257,36 @@ class SourceClient:
         **kwargs: Any,
     ) -> requests.Response:
         """`request` with this client's settings (`kwargs` go to it, e.g. `params`, `json`); then one request is
-        reported to `progress` with `message`."""
-        response = request(
-            self.session,
-            method,
-            url,
-            context=context,
-            timeout=self.timeout,
-            throttle=self.throttle,
-            max_retries=self.max_retries,
-            backoff_base_s=self.backoff_base_s,
-            **kwargs,
-        )
-        if progress is not None:
-            progress(requests=1, message=message)
-        return response
+        reported to `progress` with `message`, whether it succeeded or not (a 404 is a request too)."""
+        if self.down is not None:
+            raise SourceUnavailable(f"{context}: not tried, because the host failed earlier in this refresh "
+                                    f"({self.down}). {RETRY_LATER}")
+        if self.spent_s >= self.time_budget_s:
+            self.down = f"more than its time budget of {self.time_budget_s:g} s spent on it"
+            raise SourceUnavailable(f"{context}: not tried: this refresh has already spent {self.spent_s:.0f} s on "
+                                    f"the host, more than its time_budget_s of {self.time_budget_s:g} s. "
+                                    f"{RETRY_LATER}")
+        started = self._clock()
+        try:
+            return request(
+                self.session,
+                method,
+                url,
+                context=context,
+                timeout=self.timeout,
+                throttle=self.throttle,
+                max_retries=self.max_retries,
+                backoff_base_s=self.backoff_base_s,
+                **kwargs,
+            )
+        except SourceUnavailable as exc:
+            # It failed every retry: down for the rest of this refresh (the reason without the context prefix).
+            self.down = str(exc).split(": ", 1)[-1].split(". ", 1)[0]
+            raise
+        finally:
+            self.spent_s += self._clock() - started
+            if progress is not None:
+                progress(requests=1, message=message)
 
     def get(self, url: str, *, context: str, progress: ProgressCallback | None = None, message: str = "",
             **kwargs: Any) -> requests.Response:

@@ -87,3 +87,61 @@ def test_a_cut_answer_in_a_refresh_is_reported_per_series_without_a_traceback(re
     assert "FAILED statfin.population" in result.stdout
     assert "the connection was cut before the whole answer arrived" in result.stdout
     assert "Traceback" not in result.stderr and "unexpected" not in result.stdout
+
+
+# --- bounded time on a failing or hung host ----------------------------------------------------------------------
+
+
+def test_a_host_that_failed_its_retries_is_down_for_the_rest_of_the_refresh(replay_server):
+    replay_server.route("GET", "/a", lambda request: (503, {"Content-Type": "text/plain"}, b"down"))
+    replay_server.route("GET", "/b", lambda request: json_answer(BODY))
+    shared = client()
+    with pytest.raises(SourceUnavailable, match=r"HTTP 503\) after 3 attempts"):
+        shared.get(f"{replay_server.base}/a", context="Test host (series a)")
+    started = time.monotonic()
+    with pytest.raises(SourceUnavailable) as raised:
+        shared.get(f"{replay_server.base}/b", context="Test host (series b)")
+    assert time.monotonic() - started < 0.1  # fails fast, with the first failure as its reason
+    assert str(raised.value).startswith("Test host (series b): not tried, because the host failed earlier in this "
+                                        "refresh (the service answered with a server error (HTTP 503)")
+    assert replay_server.calls("GET", "/b") == []
+    assert client().get(f"{replay_server.base}/b", context="Test host").ok  # the next refresh tries again
+
+
+def test_a_slow_host_gets_no_more_than_its_time_budget(replay_server):
+    def slow(request):
+        time.sleep(0.3)
+        return json_answer(BODY)
+
+    replay_server.route("GET", "/slow", slow)
+    budgeted = SourceClient("Tiedolla tests", timeout=(1.0, 2.0), max_retries=0, time_budget_s=0.5)
+    answered = 0
+    with pytest.raises(SourceUnavailable, match=r"more than its time_budget_s of 0.5 s"):
+        for _ in range(10):
+            budgeted.get(f"{replay_server.base}/slow", context="Test host")
+            answered += 1
+    assert answered == 2 and len(replay_server.calls("GET", "/slow")) == 2
+
+
+def test_a_hung_sotkanet_fails_every_series_within_one_series_time(replay_server, tmp_path, monkeypatch):
+    from sources.refresh import refresh
+    from tests.test_sotkanet import config_text, serve_sotkanet
+
+    def hang(request):
+        time.sleep(1.0)
+        return json_answer("[]")
+
+    serve_sotkanet(replay_server, data=hang)  # metadata answers, every data request hangs past the timeout
+    config = tmp_path / "config.toml"
+    config.write_text(config_text(replay_server.base, timeout_read_s=0.2, max_retries=1), encoding="utf-8")
+    monkeypatch.setenv("TIEDOLLA_CONFIG_FILE", str(config))
+    from sources.settings import get_settings
+
+    get_settings.cache_clear()
+    started = time.monotonic()
+    report = refresh(get_settings(), sources=["sotkanet"])
+    took = time.monotonic() - started
+    assert len(report.outcomes) >= 2 and all(outcome.status == "failed" for outcome in report.outcomes)
+    assert "did not answer within 0.2 s" in report.outcomes[0].reason
+    assert all("failed earlier in this refresh" in outcome.reason for outcome in report.outcomes[1:])
+    assert took < 4, took  # one series' retries, not every series'
