@@ -130,6 +130,7 @@ def load_settings(**overrides: Any) -> Settings:
         )
         raise ConfigError(f"Configuration in {path} (or TIEDOLLA_ environment) is invalid: {problems}.") from None
     _check_unique_series_ids(settings, path)
+    _check_sources_build(settings, path)
     if not settings.warehouse_dir.is_absolute():
         settings.warehouse_dir = REPO_ROOT / settings.warehouse_dir
     url = settings.warehouse_url
@@ -142,6 +143,23 @@ def load_settings(**overrides: Any) -> Settings:
     if not settings.snapshot_dir.is_absolute():
         settings.snapshot_dir = REPO_ROOT / settings.snapshot_dir
     return settings
+
+
+def _check_sources_build(settings: Settings, path: Path) -> None:
+    """Build every enabled source once (no network), so an unknown kind or a wrong option is reported when the
+    configuration is loaded, not only when that source is refreshed."""
+    from sources.registry import build_adapter  # the registry imports this module
+
+    for name, source in settings.sources.items():
+        if not source.enabled:
+            continue
+        try:
+            build_adapter(name, settings)
+        except ConfigError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any adapter's own validation error, said as a config error
+            raise ConfigError(f"Configuration in {path}: [sources.{name}] (kind {source.kind}) cannot be set up: "
+                              f"{exc}") from None
 
 
 def _check_unique_series_ids(settings: Settings, path: Path) -> None:

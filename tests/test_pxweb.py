@@ -379,10 +379,10 @@ def test_a_failed_request_names_the_source_and_table(replay_server, configure):
     assert len(fake.posts(table)) == 2  # max_retries = 1
 
 
-def test_a_broken_series_configuration_is_a_config_error(configure):
-    settings = configure(pxweb_config("http://127.0.0.1:9/", [series_entry("statfin.x", content="Työttömät")]))
+def test_a_broken_series_configuration_is_a_config_error_when_the_configuration_is_loaded(configure):
+    # Noticed at load, not only when this source is refreshed.
     with pytest.raises(ConfigError, match="series 'statfin.x'.*table"):
-        build_adapter("statfin", settings)
+        configure(pxweb_config("http://127.0.0.1:9/", [series_entry("statfin.x", content="Työttömät")]))
 
 
 def test_region_codes_in_frames_are_official(replay_server, configure):

@@ -272,16 +272,14 @@ def test_a_refresh_killed_midway_leaves_the_warehouse_readable_with_old_data(ser
 
 
 class FakeSnapshot(ConfiguredAdapter):
-    """Stands in for the snapshot kind, to see whether refresh builds it."""
+    """Stands in for the snapshot kind, to see whether refresh fetches it (loading the settings builds every source
+    once to check its configuration)."""
 
     kind = "snapshot"
-    built = 0
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        FakeSnapshot.built += 1
+    fetched = 0
 
     def fetch(self, series_ids=None, regions=None, periods=None, progress=None):
+        FakeSnapshot.fetched += 1
         provenance = Provenance("snapshot", "bundled", "", now_iso(), None, "CC BY 4.0")
         return [
             SeriesData(self.info_for(series), tidy_frame(series.id, ["KU098"], ["2020"], [1.0]), provenance)
@@ -323,9 +321,9 @@ kind = "fakedocs"
 def test_the_snapshot_source_is_refreshed_only_when_named(service, monkeypatch):
     monkeypatch.setitem(BUILTIN_KINDS, "snapshot", "tests.test_refresh:FakeSnapshot")
     service.write_config(extra=SNAPSHOT_SOURCE)
-    FakeSnapshot.built = 0
+    FakeSnapshot.fetched = 0
     report = service.refresh()
-    assert FakeSnapshot.built == 0 and "snapshot.population" not in {o.series for o in report.outcomes}
+    assert FakeSnapshot.fetched == 0 and "snapshot.population" not in {o.series for o in report.outcomes}
     report = service.refresh(sources=["snapshot"])
     assert [(o.series, o.status) for o in report.outcomes] == [("snapshot.population", UPDATED)]
 

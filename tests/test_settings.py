@@ -150,3 +150,17 @@ def test_a_duplicate_series_id_is_a_configuration_error_naming_both_places(tmp_p
     with pytest.raises(ConfigError, match=r"test\.same is declared twice, in \[sources\.one\] series 1 and in "
                                           r"\[sources\.two\] series 2"):
         load_settings()
+
+
+def test_an_unknown_kind_or_a_missing_title_guard_is_reported_when_the_configuration_is_loaded(tmp_path, monkeypatch):
+    config = tmp_path / "config.toml"
+    monkeypatch.setenv("TIEDOLLA_CONFIG_FILE", str(config))
+    config.write_text('[sources.mystery]\nkind = "csv_folder"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="Unknown source kind 'csv_folder'"):
+        load_settings()
+    # Constructed: a Sotkanet series without the Finnish title that guards its indicator id.
+    config.write_text('[sources.sotkanet]\nkind = "sotkanet"\nbase_url = "http://127.0.0.1:9/"\n'
+                      '[[sources.sotkanet.series]]\nid = "sotkanet.x"\nindicator = 127\ntitle = { fi = "X" }\n'
+                      'unit = "%"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="sotkanet.x needs an integer `indicator` and its Finnish title"):
+        load_settings()
