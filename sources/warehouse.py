@@ -138,7 +138,9 @@ class Warehouse(ABC):
 
     @abstractmethod
     def metadata(self, series_id: str, as_of: int | None = None) -> dict[str, Any] | None:
-        """`{"info", "provenance", "written_at", "vintage"}` of a series (as of a vintage), or None."""
+        """`{"info", "provenance", "written_at", "vintage", "tables"}` of a series (as of a vintage), or None.
+        `provenance` is that of the latest vintage; `tables` names the table of every vintage whose values are
+        shown, since a series can hold years fetched from two tables."""
 
     @abstractmethod
     def vintages(self, series_id: str | None = None, limit: int | None = None) -> list[Vintage]:

@@ -204,12 +204,24 @@ class LocalWarehouse(Warehouse):
         else:
             if as_of is not None and data.get("vintages") and as_of < data["vintages"][0]["vintage"]["id"]:
                 return None  # the series did not exist yet at that vintage
+        provenance = Provenance.from_dict(provenance)
         return {
             "info": SeriesInfo(**data["info"]),
-            "provenance": Provenance.from_dict(provenance),
+            "provenance": provenance,
             "written_at": data.get("written_at"),
             "vintage": vintage,
+            "tables": self._tables_shown(series_id, data, as_of) or [provenance.table],
         }
+
+    def _tables_shown(self, series_id: str, data: dict[str, Any], as_of: int | None) -> list[str]:
+        """The tables of every vintage whose values are shown (a series may mix years of two tables)."""
+        entries = data.get("vintages", [])
+        if len(entries) < 2:
+            return [entries[0]["provenance"]["table"]] if entries else []
+        columns = pq.read_table(self.path_for(series_id), columns=["valid_from", "valid_to"]).to_pandas()
+        shown = set(columns.loc[rows_as_of(columns, as_of), "valid_from"].astype(int))
+        return sorted({entry["provenance"]["table"] for entry in entries
+                       if entry["vintage"]["id"] in shown and entry["provenance"].get("table")})
 
     def vintages(self, series_id: str | None = None, limit: int | None = None) -> list[Vintage]:
         records = self._index()["vintages"]

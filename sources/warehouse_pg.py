@@ -505,12 +505,21 @@ class PostgresWarehouse(Warehouse):
                                                   (series_id,)).fetchone()[0]
                 if has_vintages:
                     return None  # the series did not exist yet at that vintage
+            # The tables of every vintage whose values are shown (a series may mix years of two tables).
+            tables = [row[0] for row in connection.execute(
+                """SELECT DISTINCT v.provenance ->> 'table' FROM vintages v
+                   WHERE v.series = %(series)s AND v.id IN (
+                       SELECT DISTINCT valid_from FROM observations
+                       WHERE series = %(series)s AND valid_from <= coalesce(%(as_of)s::bigint, valid_from)
+                         AND (valid_to IS NULL OR valid_to > coalesce(%(as_of)s::bigint, valid_to)))
+                   ORDER BY 1""", {"series": series_id, "as_of": as_of}).fetchall() if row[0]]
         info, provenance, written_at = stored
         vintage = None
         if chosen is not None:
             vintage, provenance = chosen
-        return {"info": SeriesInfo(**info), "provenance": Provenance.from_dict(provenance),
-                "written_at": _iso(written_at), "vintage": vintage}
+        provenance = Provenance.from_dict(provenance)
+        return {"info": SeriesInfo(**info), "provenance": provenance, "written_at": _iso(written_at),
+                "vintage": vintage, "tables": tables or [provenance.table]}
 
     def vintages(self, series_id: str | None = None, limit: int | None = None) -> list[Vintage]:
         query = sql.SQL(_SELECT_VINTAGE)

@@ -512,3 +512,17 @@ def test_local_files_get_the_umask_mode_so_other_readers_can_read_them(local_fil
 
     for path in [local_filled.path_for(SERIES), local_filled.status_path, local_filled.index_path]:
         assert path.stat().st_mode & 0o777 == FILE_MODE, path
+
+
+def test_metadata_names_every_table_whose_values_are_shown(filled):
+    # Constructed: 2019–2020 came from table 11re; a later fetch from another table adds 2021 only.
+    first = filled.latest_vintage_id()
+    other_table = Provenance(**{**PROVENANCE.to_dict(), "notes": (), "table": "table 142h"})
+    filled.write(series_data([("KU091", "2021", 660000.0)], other_table))
+    assert filled.metadata(SERIES)["tables"] == ["table 11re", "table 142h"]
+    assert filled.metadata(SERIES)["provenance"].table == "table 142h"
+    assert filled.metadata(SERIES, as_of=first)["tables"] == ["table 11re"]
+    # Once the other table replaces every shown value, only it is named.
+    filled.write(series_data([(region, period, value + 1) for (region, period), value in FILLED.items()]
+                             + [("KU091", "2021", 660000.0)], other_table), merge=False)
+    assert filled.metadata(SERIES)["tables"] == ["table 142h"]

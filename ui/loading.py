@@ -260,7 +260,7 @@ def source_note(frame: pd.DataFrame) -> SourceNote | None:
             continue
         provenance = meta["provenance"]
         publishers.append(provenance.attribution or meta["info"].publisher)
-        tables.append(provenance.table)
+        tables.extend(meta.get("tables") or [provenance.table])  # every table whose rows are shown
         licences.append(provenance.licence)
         if provenance.data_updated:
             updated.append(provenance.data_updated)

@@ -48,9 +48,12 @@ def source_line(rows: pd.DataFrame, note: loading.SourceNote | None = None) -> s
     note = note or loading.source_note(rows)
     if note is None:
         return ""
+    source = "; ".join(note.publishers)
+    if len(note.tables) > 1:  # the rows come from several tables: name them all, not only the latest
+        source += f" ({t('chart.tables', tables=', '.join(note.tables))})"
     text = t(
         "chart.source",
-        source="; ".join(note.publishers),
+        source=source,
         period=f"{period_label(note.first_period)} – {period_label(note.last_period)}",
         updated=date_label(note.data_updated),
         licence=", ".join(note.licences),
