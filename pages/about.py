@@ -40,7 +40,7 @@ for theme in catalogue.themes:
                     t("about.last_success"): t("about.bundled") if entry.get("source") == "snapshot"
                     else date_label(entry.get("last_success")),
                     t("about.source_updated"): date_label(provenance.data_updated if provenance else None),
-                    t("about.last_error"): entry.get("last_error") or "",
+                    t("about.last_error"): loading.error_text(entry) if entry.get("last_error") else "",
                 })
             st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 

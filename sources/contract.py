@@ -25,7 +25,20 @@ PERIOD_CODE = re.compile(r"^\d{4}(-(0[1-9]|1[0-2]))?$")
 
 
 class SourceError(Exception):
-    """Base of all source failures. `str(error)` is written for the person reading the app or the CLI."""
+    """Base of all source failures. `str(error)` is written for the person reading the CLI, in English.
+
+    `code` and `params`, where given, let the app say the same in the reader's language (`source_error.<code>` in
+    ui/locales); an error without a code is shown as its message.
+    """
+
+    def __init__(self, message: str = "", *, code: str | None = None, **params: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.params = params
+
+    def detail(self) -> dict[str, Any] | None:
+        """`{"code", "params"}` for the warehouse status, or None when the error has no code."""
+        return {"code": self.code, "params": self.params} if self.code else None
 
 
 class SourceUnavailable(SourceError):
@@ -101,6 +114,7 @@ class SeriesData:
     # Why the fetch is incomplete (which regions failed), when it is: the refresh stores the rest and reports the
     # series as partly failed, so the gap is shown rather than passed off as success.
     partial_reason: str | None = None
+    partial_detail: dict[str, Any] | None = None  # the same as `{"code", "params"}`, for the app to translate
 
 
 @dataclass

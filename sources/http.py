@@ -80,38 +80,40 @@ RETRY_LATER = "Try the refresh again later; the warehouse keeps its previous dat
 
 
 def describe_failure(exc: requests.exceptions.RequestException, url: str,
-                     timeout: tuple[float, float]) -> tuple[str, bool]:
+                     timeout: tuple[float, float]) -> tuple[str, bool, str, dict[str, Any]]:
     """What went wrong with a request, in words for the person refreshing, and whether trying again can help.
 
     Every `requests` failure lands here: a host that does not answer, one that stalls or cuts the connection in the
     middle of its answer (worth retrying), and a host that cannot be reached at all or a malformed address (a setting
-    to check, not retried).
+    to check, not retried). Also returns an error code and its parameters, for the app to translate.
     """
     errors = requests.exceptions
     inner = exc.args[0] if exc.args else None
     if isinstance(exc, errors.ConnectTimeout):
-        return f"the service did not accept a connection within {timeout[0]:g} s", True
+        return (f"the service did not accept a connection within {timeout[0]:g} s", True, "connect_timeout",
+                {"seconds": f"{timeout[0]:g}"})
     if isinstance(exc, errors.ReadTimeout):
-        return f"the service did not answer within {timeout[1]:g} s", True
+        return f"the service did not answer within {timeout[1]:g} s", True, "timeout", {"seconds": f"{timeout[1]:g}"}
     if isinstance(exc, errors.ChunkedEncodingError):
-        return "the connection was cut before the whole answer arrived", True
+        return "the connection was cut before the whole answer arrived", True, "cut", {}
     if isinstance(exc, errors.ContentDecodingError):
-        return "the answer arrived damaged (it could not be decompressed)", True
+        return "the answer arrived damaged (it could not be decompressed)", True, "damaged", {}
     if isinstance(exc, errors.SSLError):
-        return f"the secure connection to {url} failed ({type(inner).__name__ if inner else 'SSL'})", False
+        return (f"the secure connection to {url} failed ({type(inner).__name__ if inner else 'SSL'})", False,
+                "connect", {"url": url})
     if isinstance(exc, errors.ConnectionError):
         if "Read timed out" in str(exc):  # requests wraps a timeout while reading the body as a ConnectionError
             return (f"the service stopped sending its answer halfway (nothing arrived for {timeout[1]:g} s)",
-                    True)
+                    True, "stalled", {"seconds": f"{timeout[1]:g}"})
         if "RemoteDisconnected" in repr(inner) or "Connection aborted" in str(exc):
-            return "the service closed the connection without answering", True
+            return "the service closed the connection without answering", True, "closed", {}
         return (f"cannot connect to {url} ({type(exc).__name__}). Check the network or the base_url setting",
-                False)
+                False, "connect", {"url": url})
     if isinstance(exc, (errors.InvalidURL, errors.MissingSchema, errors.InvalidSchema, errors.URLRequired)):
-        return f"the address {url} is not a valid URL; check the base_url setting", False
+        return f"the address {url} is not a valid URL; check the base_url setting", False, "bad_url", {"url": url}
     if isinstance(exc, errors.TooManyRedirects):
-        return f"the service at {url} redirected too many times", False
-    return f"the request to {url} failed ({type(exc).__name__}: {exc})", False
+        return f"the service at {url} redirected too many times", False, "connect", {"url": url}
+    return f"the request to {url} failed ({type(exc).__name__}: {exc})", False, "connect", {"url": url}
 
 
 def _retry_after_seconds(response: requests.Response, attempt: int, backoff_base_s: float = BACKOFF_BASE_S) -> float:
@@ -150,12 +152,13 @@ def request(
             response = session.request(method, url, timeout=timeout, **kwargs)
             response.content  # noqa: B018 - read the whole body now
         except requests.exceptions.RequestException as exc:
-            message, retry = describe_failure(exc, url, timeout)
+            message, retry, code, params = describe_failure(exc, url, timeout)
             if retry and attempt < max_retries:
                 sleep(backoff_base_s * (2**attempt))
                 continue
             attempts = f" after {attempt + 1} attempts" if attempt else ""
-            raise SourceUnavailable(f"{context}: {message}{attempts}. {RETRY_LATER}") from None
+            raise SourceUnavailable(f"{context}: {message}{attempts}. {RETRY_LATER}", code=code, context=context,
+                                    **params) from None
         finally:
             if throttle is not None:
                 throttle.completed(record)
@@ -167,13 +170,17 @@ def request(
             reason = "refused the request because of its rate limit (HTTP 429)" if status == 429 else (
                 f"answered with a server error (HTTP {status})"
             )
-            raise SourceUnavailable(f"{context}: the service {reason} after {max_retries + 1} attempts. {RETRY_LATER}")
+            raise SourceUnavailable(f"{context}: the service {reason} after {max_retries + 1} attempts. {RETRY_LATER}",
+                                    code="rate_limited" if status == 429 else "server_error", context=context,
+                                    status=status, attempts=max_retries + 1)
         if status == 404:
-            raise NotFound(f"{context}: not found at {url} (HTTP 404). The table or indicator may have moved.")
+            raise NotFound(f"{context}: not found at {url} (HTTP 404). The table or indicator may have moved.",
+                           code="not_found", context=context, url=url)
         if status >= 400:
             error = BadQuery(
                 f"{context}: the service rejected the request (HTTP {status}). "
-                "The table id or variable codes may have changed; check the configuration."
+                "The table id or variable codes may have changed; check the configuration.",
+                code="rejected", context=context, status=status,
             )
             error.status = status  # an adapter may know better what a status means for its host (PxWeb's 403)
             raise error
@@ -260,12 +267,13 @@ class SourceClient:
         reported to `progress` with `message`, whether it succeeded or not (a 404 is a request too)."""
         if self.down is not None:
             raise SourceUnavailable(f"{context}: not tried, because the host failed earlier in this refresh "
-                                    f"({self.down}). {RETRY_LATER}")
+                                    f"({self.down}). {RETRY_LATER}", code="host_down", context=context)
         if self.spent_s >= self.time_budget_s:
             self.down = f"more than its time budget of {self.time_budget_s:g} s spent on it"
             raise SourceUnavailable(f"{context}: not tried: this refresh has already spent {self.spent_s:.0f} s on "
                                     f"the host, more than its time_budget_s of {self.time_budget_s:g} s. "
-                                    f"{RETRY_LATER}")
+                                    f"{RETRY_LATER}", code="time_budget", context=context,
+                                    seconds=f"{self.time_budget_s:g}")
         started = self._clock()
         try:
             return request(

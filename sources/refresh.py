@@ -219,7 +219,7 @@ def _refresh_series(adapter, series_ids: list[str], warehouse: Warehouse, tracke
         except Exception as exc:  # noqa: BLE001 - any failure of one batch must leave the others running
             reason = _reason(exc, adapter.name)
             for series_id in batch:
-                warehouse.record_failure(series_id, adapter.name, reason)
+                warehouse.record_failure(series_id, adapter.name, reason, _detail(exc))
                 tracker.finished(SeriesOutcome(adapter.name, series_id, FAILED, reason=reason))
             continue
         by_id = {item.series_id if isinstance(item, SeriesFailed) else item.info.id: item for item in fetched}
@@ -227,7 +227,7 @@ def _refresh_series(adapter, series_ids: list[str], warehouse: Warehouse, tracke
             item = by_id.get(series_id)
             if isinstance(item, SeriesFailed):  # failed on its own; the batch's other series carry on
                 reason = _reason(item.error, adapter.name)
-                warehouse.record_failure(series_id, adapter.name, reason)
+                warehouse.record_failure(series_id, adapter.name, reason, _detail(item.error))
                 tracker.finished(SeriesOutcome(adapter.name, series_id, FAILED, reason=reason))
                 continue
             tracker.finished(_store(adapter.name, series_id, item, warehouse))
@@ -244,11 +244,11 @@ def _store(source: str, series_id: str, data, warehouse: Warehouse) -> SeriesOut
         raise  # the warehouse itself failed (read-only, gone): not this series' fault, stop the refresh
     except Exception as exc:  # noqa: BLE001 - reported per series, never lost
         reason = _reason(exc, source)
-        warehouse.record_failure(series_id, source, reason)
+        warehouse.record_failure(series_id, source, reason, _detail(exc))
         return SeriesOutcome(source, series_id, FAILED, reason=reason)
     status = UPDATED if result.changed_anything else UNCHANGED
     if data.partial_reason:  # stored what came; the gap is recorded, so the app shows the series as stale
-        warehouse.record_failure(series_id, source, data.partial_reason)
+        warehouse.record_failure(series_id, source, data.partial_reason, data.partial_detail)
         return SeriesOutcome(source, series_id, PARTIAL, result.new, result.changed, result.rows,
                              reason=data.partial_reason, withdrawn=result.withdrawn, vintage=result.vintage)
     return SeriesOutcome(source, series_id, status, result.new, result.changed, result.rows,
@@ -266,7 +266,7 @@ def _refresh_documents(adapter, warehouse: Warehouse, tracker: _Tracker) -> None
         raise
     except Exception as exc:  # noqa: BLE001 - a failed document must not stop the series of other sources
         reason = _reason(exc, adapter.name)
-        warehouse.record_failure(label, adapter.name, reason)
+        warehouse.record_failure(label, adapter.name, reason, _detail(exc))
         tracker.finished(SeriesOutcome(adapter.name, label, FAILED, reason=reason))
         return
     tracker.finished(SeriesOutcome(adapter.name, label, UPDATED, new=len(documents), rows=len(documents)))
@@ -274,6 +274,10 @@ def _refresh_documents(adapter, warehouse: Warehouse, tracker: _Tracker) -> None
 
 def _has_documents(adapter) -> bool:
     return callable(getattr(adapter, "fetch_documents", None))
+
+
+def _detail(exc: Exception) -> dict | None:
+    return exc.detail() if isinstance(exc, SourceError) else None
 
 
 def _reason(exc: Exception, source: str) -> str:

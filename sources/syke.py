@@ -183,7 +183,10 @@ class SykeEmissionsAdapter(ConfiguredAdapter):
                 notes=tuple(notes),
             )
             results.append(SeriesData(info=self.info_for(series), frame=frame, provenance=provenance,
-                                      covered_regions=frozenset(read) if failed else None, partial_reason=partial))
+                                      covered_regions=frozenset(read) if failed else None, partial_reason=partial,
+                                      partial_detail={"code": "municipality_files", "params": {
+                                          "failed": len(failed), "total": len(municipalities),
+                                          "names": ", ".join(sorted(failed)[:10])}} if failed else None))
         if all(isinstance(result, SeriesFailed) for result in results):
             raise results[0].error  # nothing came: the contract raises when every series asked for failed
         return results

@@ -173,8 +173,9 @@ class Warehouse(ABC):
         """Store a document atomically with its provenance."""
 
     @abstractmethod
-    def record_failure(self, series_id: str, source: str, message: str) -> None:
-        """Remember that fetching `series_id` failed; its data stays as it was."""
+    def record_failure(self, series_id: str, source: str, message: str, detail: dict[str, Any] | None = None) -> None:
+        """Remember that fetching `series_id` failed; its data stays as it was. `detail` (`{"code", "params"}`)
+        lets the app say the reason in the reader's language."""
 
     @abstractmethod
     def record_success(self, series_id: str, source: str, data_updated: str | None) -> None:

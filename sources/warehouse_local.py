@@ -429,8 +429,9 @@ class LocalWarehouse(Warehouse):
             self._update_status(DOCUMENT_PREFIX + name, last_success=now_iso(), last_error=None,
                                 source_updated=provenance.data_updated, source=provenance.source)
 
-    def record_failure(self, series_id: str, source: str, message: str) -> None:
-        self._update_status(series_id, last_error=message, last_error_at=now_iso(), source=source)
+    def record_failure(self, series_id: str, source: str, message: str, detail: dict[str, Any] | None = None) -> None:
+        self._update_status(series_id, last_error=message, last_error_detail=detail, last_error_at=now_iso(),
+                            source=source)
 
     def record_success(self, series_id: str, source: str, data_updated: str | None) -> None:
         self._update_status(series_id, last_success=now_iso(), last_error=None, source_updated=data_updated,

@@ -666,10 +666,10 @@ class PostgresWarehouse(Warehouse):
                                                   "source": provenance.source})
             self._before_commit(connection)
 
-    def record_failure(self, series_id: str, source: str, message: str) -> None:
+    def record_failure(self, series_id: str, source: str, message: str, detail: dict[str, Any] | None = None) -> None:
         with self._transaction(writing=True) as connection:
-            self._update_status(connection, series_id,
-                                {"last_error": message, "last_error_at": now_iso(), "source": source})
+            self._update_status(connection, series_id, {"last_error": message, "last_error_detail": detail,
+                                                        "last_error_at": now_iso(), "source": source})
 
     def record_success(self, series_id: str, source: str, data_updated: str | None) -> None:
         with self._transaction(writing=True) as connection:

@@ -182,3 +182,18 @@ def test_refreshed_syke_emissions_fill_the_climate_theme(replay_server, monkeypa
     metrics = {metric.label: metric.value for metric in at.metric}
     assert metrics["Hollola"] == "-10,0\u00a0%"  # the constructed 2023 file is 0.9 times 2022
     assert "Syke" in " ".join(caption.value for caption in at.caption)
+
+
+def test_a_source_failure_is_shown_in_the_readers_language(replay_server, monkeypatch):
+    fake = FakePxWeb(replay_server)
+    table = fake.add(unemployment_table())
+    point_statfin_at(fake, monkeypatch)
+    assert refresh(get_settings(), sources=["statfin"], series=LIVE_SERIES).ok
+    table.data_override = lambda request: (500, {"Content-Type": "text/plain"}, b"maintenance")
+    assert not refresh(get_settings(), sources=["statfin"], series=LIVE_SERIES).ok
+
+    finnish = " ".join(warning.value for warning in open_page(run_app(), "employment").warning)
+    assert "palvelu vastasi palvelinvirheellä (HTTP 500) 1 yrityksen jälkeen" in finnish
+    assert "answered with a server error" not in finnish and "Try the refresh again" not in finnish
+    swedish = " ".join(warning.value for warning in open_page(run_app({"lang": "svenska"}), "employment").warning)
+    assert "tjänsten svarade med ett serverfel (HTTP 500) efter 1 försök" in swedish

@@ -267,8 +267,8 @@ def source_note(frame: pd.DataFrame) -> SourceNote | None:
         if provenance.fetched_at:
             fetched.append(provenance.fetched_at)
         entry = status.get(series_id, {})
-        if entry.get("last_error"):
-            errors.append(entry["last_error"])
+        if entry.get("last_error") and entry.get("last_error_at", "") >= (entry.get("last_success") or ""):
+            errors.append(error_text(entry))
     return SourceNote(
         publishers=list(dict.fromkeys(publishers)),
         tables=list(dict.fromkeys(tables)),
@@ -279,6 +279,21 @@ def source_note(frame: pd.DataFrame) -> SourceNote | None:
         fetched_at=max(fetched) if fetched else None,
         stale_errors=errors,
     )
+
+
+def error_text(entry: dict[str, Any]) -> str:
+    """A fetch failure from the warehouse status in the reader's language where its code is known (the CLI's
+    English message otherwise)."""
+    from ui.i18n import catalogue, current_language, t
+
+    detail = entry.get("last_error_detail") or {}
+    key = f"source_error.{detail.get('code')}"
+    if detail.get("code") and key in catalogue(current_language()):
+        try:
+            return t(key, **{name: str(value) for name, value in (detail.get("params") or {}).items()})
+        except (KeyError, IndexError):  # a code from a newer version with other parameters: the message then
+            pass
+    return str(entry.get("last_error") or "")
 
 
 def run_refresh(progress=None, sources: list[str] | None = None):
