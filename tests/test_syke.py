@@ -435,3 +435,10 @@ def test_three_digit_and_zero_padded_file_names(replay_server, syke_settings, da
         series_ids=["syke.emissions_total"])
     assert set(data.frame["region"]) == {f"KU{number:03d}"} and data.partial_reason is None
     assert replay_server.calls("GET", f"/Tulokset_taso_5/{served}")
+
+
+def test_the_request_count_includes_files_that_answered_404(replay_server, syke_settings):
+    serve_syke(replay_server, files={98: alas_file(1.0)})  # Asikkala (16) answers 404
+    report = refresh(syke_settings(replay_server.base), sources=["syke"], series=["syke.emissions_total"])
+    assert report.requests == 3  # the municipality list and both files, the missing one too
+    assert len(replay_server.calls("GET")) == 3
