@@ -36,14 +36,8 @@ from sources.warehouse import (
 from sources.warehouse_local import LocalWarehouse
 from sources.warehouse_pg import MIGRATE_COMMAND, PostgresWarehouse, migration_files
 
-SERIES = "test.population"
-# Constructed description and provenance of a made-up series.
-INFO = SeriesInfo(id=SERIES, title={"fi": "Väestö", "sv": "Befolkning", "en": "Population"}, unit="henkilöä",
-                  publisher="Test publisher", licence="CC BY 4.0", home_url="https://example.invalid/",
-                  frequency="annual", measure="count", description={"fi": "Kuvaus"}, source="test")
-PROVENANCE = Provenance(source="test", table="table 11re", request_url="https://example.invalid/api?x=1",
-                        fetched_at="2026-01-02T03:04:05+00:00", data_updated="2025-12-31", licence="CC BY 4.0",
-                        attribution="Test attribution", notes=("constructed", "a note"))
+from tests.test_warehouse import INFO, PROVENANCE, SERIES  # constructed: the made-up series of those tests
+
 ROWS = [("KU091", "2019", 650000.0), ("KU098", "2019", 23500.0), ("KU091", "2020", 656000.0),
         ("KU098", "2020", np.nan)]
 SUBPROCESS_ENV = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
