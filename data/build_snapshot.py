@@ -30,7 +30,7 @@ from indicators.regions import (  # noqa: E402  (the script runs from anywhere)
     normalise_name,
 )
 from sources.contract import Provenance, SeriesData, SeriesInfo, tidy_frame  # noqa: E402
-from sources.warehouse import open_warehouse  # noqa: E402
+from sources.warehouse import Warehouse, open_warehouse  # noqa: E402
 
 RAW = REPO_ROOT / "data" / "raw"
 OUT = REPO_ROOT / "data" / "snapshot"

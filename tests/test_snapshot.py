@@ -12,7 +12,7 @@ import pytest
 from sources.contract import Provenance, SeriesData, tidy_frame
 from sources.settings import REPO_ROOT, get_settings
 from sources.snapshot import seed_warehouse
-from sources.warehouse import open_warehouse
+from sources.warehouse import Warehouse, open_warehouse
 from tests.warehouse_state import stored_state
 
 RAW = REPO_ROOT / "data" / "raw"

@@ -59,7 +59,6 @@ def test_a_read_only_role_still_reads_in_the_app_and_its_refresh_fails_clearly(p
                                                                                monkeypatch):
     import subprocess
     import sys
-    from urllib.parse import urlsplit
 
     from sources.settings import REPO_ROOT
 
