@@ -217,20 +217,17 @@ def _refresh_series(adapter, series_ids: list[str], warehouse: Warehouse, tracke
         try:
             fetched = adapter.fetch(series_ids=batch, progress=tracker.adapter_progress)
         except Exception as exc:  # noqa: BLE001 - any failure of one batch must leave the others running
-            reason = _reason(exc, adapter.name)
+            reason = _reason(exc, adapter.name)  # once: an unexpected error is logged once, not per series
             for series_id in batch:
-                warehouse.record_failure(series_id, adapter.name, reason, _detail(exc))
-                tracker.finished(SeriesOutcome(adapter.name, series_id, FAILED, reason=reason))
+                tracker.finished(_failed(warehouse, adapter.name, series_id, exc, reason))
             continue
         by_id = {item.series_id if isinstance(item, SeriesFailed) else item.info.id: item for item in fetched}
         for series_id in batch:
             item = by_id.get(series_id)
             if isinstance(item, SeriesFailed):  # failed on its own; the batch's other series carry on
-                reason = _reason(item.error, adapter.name)
-                warehouse.record_failure(series_id, adapter.name, reason, _detail(item.error))
-                tracker.finished(SeriesOutcome(adapter.name, series_id, FAILED, reason=reason))
-                continue
-            tracker.finished(_store(adapter.name, series_id, item, warehouse))
+                tracker.finished(_failed(warehouse, adapter.name, series_id, item.error))
+            else:
+                tracker.finished(_store(adapter.name, series_id, item, warehouse))
 
 
 def _store(source: str, series_id: str, data, warehouse: Warehouse) -> SeriesOutcome:
@@ -243,9 +240,7 @@ def _store(source: str, series_id: str, data, warehouse: Warehouse) -> SeriesOut
     except WarehouseError:
         raise  # the warehouse itself failed (read-only, gone): not this series' fault, stop the refresh
     except Exception as exc:  # noqa: BLE001 - reported per series, never lost
-        reason = _reason(exc, source)
-        warehouse.record_failure(series_id, source, reason, _detail(exc))
-        return SeriesOutcome(source, series_id, FAILED, reason=reason)
+        return _failed(warehouse, source, series_id, exc)
     status = UPDATED if result.changed_anything else UNCHANGED
     if data.partial_reason:  # stored what came; the gap is recorded, so the app shows the series as stale
         warehouse.record_failure(series_id, source, data.partial_reason, data.partial_detail)
@@ -265,9 +260,7 @@ def _refresh_documents(adapter, warehouse: Warehouse, tracker: _Tracker) -> None
     except WarehouseError:
         raise
     except Exception as exc:  # noqa: BLE001 - a failed document must not stop the series of other sources
-        reason = _reason(exc, adapter.name)
-        warehouse.record_failure(label, adapter.name, reason, _detail(exc))
-        tracker.finished(SeriesOutcome(adapter.name, label, FAILED, reason=reason))
+        tracker.finished(_failed(warehouse, adapter.name, label, exc))
         return
     tracker.finished(SeriesOutcome(adapter.name, label, UPDATED, new=len(documents), rows=len(documents)))
 
@@ -276,8 +269,13 @@ def _has_documents(adapter) -> bool:
     return callable(getattr(adapter, "fetch_documents", None))
 
 
-def _detail(exc: Exception) -> dict | None:
-    return exc.detail() if isinstance(exc, SourceError) else None
+def _failed(warehouse: Warehouse, source: str, series_id: str, exc: Exception,
+            reason: str | None = None) -> SeriesOutcome:
+    """Record a failure in the warehouse status (the stored data stays as it was) and report it, with the error's
+    code for the app to translate."""
+    reason = reason or _reason(exc, source)
+    warehouse.record_failure(series_id, source, reason, exc.detail() if isinstance(exc, SourceError) else None)
+    return SeriesOutcome(source, series_id, FAILED, reason=reason)
 
 
 def _reason(exc: Exception, source: str) -> str:

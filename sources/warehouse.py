@@ -34,6 +34,7 @@ import pandas as pd
 from sources.contract import SERIES_COLUMNS, Provenance, SeriesData, SeriesInfo
 
 KEYS = ["region", "period"]
+DOCUMENT_PREFIX = "document:"  # documents' vintages and status keys share the series' key space
 HISTORY_COLUMNS = ["region", "period", "value", "valid_from", "valid_to"]
 DEFAULT_LOCK_TIMEOUT_S = 60.0
 
@@ -97,9 +98,6 @@ class WriteResult:
     changed: int
     withdrawn: int
     vintage: int | None
-
-    def __getitem__(self, key: str) -> Any:  # counts read like the dict writes used to return
-        return getattr(self, key)
 
     @property
     def changed_anything(self) -> bool:
@@ -320,6 +318,11 @@ def plan_revision(current: pd.DataFrame, incoming: pd.DataFrame, merge: bool = T
         columns={"value_old": "value"})
     after = pd.concat([keep, insert], ignore_index=True).sort_values(KEYS, kind="stable").reset_index(drop=True)
     return Revision(insert.reset_index(drop=True), retire.reset_index(drop=True), after, new, changed, withdrawn)
+
+
+def document_hash(payload: bytes) -> str:
+    """The content hash of a document: the same bytes again create no vintage."""
+    return hashlib.sha256(payload).hexdigest()[:32]
 
 
 def content_hash(current: pd.DataFrame) -> str:

@@ -42,6 +42,7 @@ import pyarrow.parquet as pq
 from sources.contract import SERIES_COLUMNS, Provenance, SeriesData, SeriesInfo, now_iso
 from sources.warehouse import (
     DEFAULT_LOCK_TIMEOUT_S,
+    DOCUMENT_PREFIX,
     HISTORY_COLUMNS,
     KEYS,
     SeriesDump,
@@ -53,6 +54,7 @@ from sources.warehouse import (
     WriteResult,
     check_series_frame,
     content_hash,
+    document_hash,
     empty_series_frame,
     plan_revision,
     rows_as_of,
@@ -70,7 +72,6 @@ SCHEMA = pa.schema(
     ]
 )
 TEMPORARY_SUFFIX = ".tmp"
-DOCUMENT_PREFIX = "document:"
 _thread_lock = threading.RLock()  # flock excludes other processes; this orders the threads of this one
 
 
@@ -403,10 +404,8 @@ class LocalWarehouse(Warehouse):
         atomic_write_bytes(self.path_for(series_id), lambda path: pq.write_table(table, path))
 
     def write_document(self, name: str, payload: bytes, provenance: Provenance) -> None:
-        import hashlib
-
         target, meta_path = self.documents_dir / name, self._document_meta_path(name)
-        digest = hashlib.sha256(payload).hexdigest()[:32]
+        digest = document_hash(payload)
         with self._write_lock():
             try:
                 meta = json.loads(meta_path.read_text(encoding="utf-8"))

@@ -47,7 +47,6 @@ The app itself reads the tables, so an app server that must only read needs SELE
 
 from __future__ import annotations
 
-import hashlib
 import io
 import logging
 import os
@@ -78,6 +77,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from sources.contract import SERIES_COLUMNS, Provenance, SeriesData, SeriesInfo, now_iso
 from sources.warehouse import (
     DEFAULT_LOCK_TIMEOUT_S,
+    DOCUMENT_PREFIX,
     HISTORY_COLUMNS,
     KEYS,
     SchemaOutdated,
@@ -92,6 +92,7 @@ from sources.warehouse import (
     check_series_frame,
     content_hash,
     describe_location,
+    document_hash,
     empty_series_frame,
     plan_revision,
 )
@@ -101,7 +102,6 @@ log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 MIGRATION_FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 MIGRATE_COMMAND = "python -m sources migrate"
-DOCUMENT_PREFIX = "document:"  # as in the local store: document vintages and status keys share the series' space
 
 # Advisory lock keys (two-int form, so they cannot collide with another application's single-bigint keys).
 LOCK_NAMESPACE = 0x74696564  # "tied"
@@ -644,7 +644,7 @@ class PostgresWarehouse(Warehouse):
 
     def write_document(self, name: str, payload: bytes, provenance: Provenance) -> None:
         key = DOCUMENT_PREFIX + name
-        digest = hashlib.sha256(payload).hexdigest()[:32]
+        digest = document_hash(payload)
         with self._transaction(writing=True) as connection:
             self._lock_series(connection, key)
             stored = connection.execute("SELECT content_hash FROM documents WHERE name = %s", (name,)).fetchone()

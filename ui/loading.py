@@ -24,6 +24,7 @@ from indicators.regions import RegionRegistry, get_registry
 from sources.settings import Settings, get_settings
 from sources.snapshot import seed_warehouse
 from sources.warehouse import Vintage, Warehouse, WarehouseReadOnly, open_warehouse
+from ui.i18n import t
 
 log = logging.getLogger(__name__)
 
@@ -226,9 +227,13 @@ def freshness() -> Freshness:
     status = fetch_status()
     successes = [entry["last_success"] for entry in status.values()
                  if entry.get("last_success") and entry.get("source") != "snapshot"]
-    failed = sorted(series for series, entry in status.items()
-                    if entry.get("last_error") and entry.get("last_error_at", "") >= entry.get("last_success", ""))
+    failed = sorted(series for series, entry in status.items() if failed_last(entry))
     return Freshness(max(successes) if successes else None, failed)
+
+
+def failed_last(entry: dict[str, Any]) -> bool:
+    """Whether a series' latest fetch failed (wholly or in part) after its last success: its data is stale."""
+    return bool(entry.get("last_error")) and entry.get("last_error_at", "") >= (entry.get("last_success") or "")
 
 
 @dataclass
@@ -267,7 +272,7 @@ def source_note(frame: pd.DataFrame) -> SourceNote | None:
         if provenance.fetched_at:
             fetched.append(provenance.fetched_at)
         entry = status.get(series_id, {})
-        if entry.get("last_error") and entry.get("last_error_at", "") >= (entry.get("last_success") or ""):
+        if failed_last(entry):
             errors.append(error_text(entry))
     return SourceNote(
         publishers=list(dict.fromkeys(publishers)),
@@ -284,15 +289,15 @@ def source_note(frame: pd.DataFrame) -> SourceNote | None:
 def error_text(entry: dict[str, Any]) -> str:
     """A fetch failure from the warehouse status in the reader's language where its code is known (the CLI's
     English message otherwise)."""
-    from ui.i18n import catalogue, current_language, t
-
     detail = entry.get("last_error_detail") or {}
-    key = f"source_error.{detail.get('code')}"
-    if detail.get("code") and key in catalogue(current_language()):
+    if detail.get("code"):
+        key = f"source_error.{detail['code']}"
         try:
-            return t(key, **{name: str(value) for name, value in (detail.get("params") or {}).items()})
+            text = t(key, **{name: str(value) for name, value in (detail.get("params") or {}).items()})
         except (KeyError, IndexError):  # a code from a newer version with other parameters: the message then
-            pass
+            text = key
+        if text != key:  # t gives the key back for a code it has no text for
+            return text
     return str(entry.get("last_error") or "")
 
 
