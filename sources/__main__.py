@@ -1,11 +1,15 @@
 """Command line of the sources package.
 
-    python -m sources refresh [--source NAME] [--series ID]   fetch the configured series into the warehouse
+    python -m sources refresh [--due] [--source NAME] [--series ID]   fetch the configured series into the warehouse
+    python -m sources worker [--once]                          refresh what is due on the [refresh] schedule
+    python -m sources status                                   JSON: last vintage, last run, failed series, next run
     python -m sources migrate                                  create or update the warehouse schema (PostgreSQL)
     python -m sources copy-warehouse SRC DST                   copy every series with its vintages to another store
     python -m sources vintages [--series ID] [--limit N]       list the latest vintages
 
-`refresh` prints a progress line per step and a summary table. Exit status: 0 when every series was refreshed,
+`refresh` prints a progress line per step and a summary table; with `--due` it first asks each source cheaply what
+it has published and fetches only what is due, ending with "checked N, due M, fetched K, requests R" (see
+sources/refresh.py). Exit status: 0 when every series was refreshed,
 2 when some failed (their reasons are printed; their stored data is untouched), 1 when the configuration or the
 warehouse is unusable (unreachable database, outdated schema, read-only role), 3 when another refresh of the same
 warehouse kept running beyond `refresh_lock_timeout_s`.
@@ -14,6 +18,7 @@ warehouse kept running beyond `refresh_lock_timeout_s`.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 
 from sources.refresh import RefreshProgress, refresh
@@ -40,6 +45,14 @@ def _parser() -> argparse.ArgumentParser:
     refresh_parser.add_argument(
         "--series", action="append", metavar="ID", help="a series id, e.g. statfin.unemployed (repeatable)"
     )
+    refresh_parser.add_argument(
+        "--due", action="store_true", help="fetch only what the sources have published since the last fetch"
+    )
+    worker_parser = commands.add_parser("worker", help="refresh what is due on the schedule of [refresh] in config")
+    worker_parser.add_argument("--once", action="store_true", help="one due refresh, then exit")
+    worker_parser.add_argument("--auto-enabled", action="store_true",
+                               help="only tell by the exit status whether [refresh] auto is on (0) or off (1)")
+    commands.add_parser("status", help="print JSON: last vintage, last run, failed series, next run")
     commands.add_parser("migrate", help="create or update the warehouse schema, then fill it from the snapshot")
     copy_parser = commands.add_parser(
         "copy-warehouse", help="copy every series and document with its vintages from SRC to DST")
@@ -61,7 +74,15 @@ def main(argv: list[str] | None = None) -> int:
             return _migrate(settings)
         if args.command == "vintages":
             return _list_vintages(settings, args.series, args.limit)
-        report = refresh(settings, sources=args.source, series=args.series, progress=print_progress)
+        if args.command == "status":
+            return _status(settings)
+        if args.command == "worker":
+            if args.auto_enabled:
+                return EXIT_OK if settings.refresh.auto else EXIT_CONFIG_ERROR
+            from sources.worker import run_worker
+
+            return run_worker(settings, once=args.once)
+        report = refresh(settings, sources=args.source, series=args.series, progress=print_progress, due=args.due)
     except ConfigError as exc:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG_ERROR
@@ -76,7 +97,18 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     print()
     print(report.summary_table() if report.outcomes else "Nothing to refresh: no enabled sources or series.")
+    if args.due and not report.outcomes:
+        print(report.counts_line())
     return EXIT_OK if report.ok else EXIT_SOME_FAILED
+
+
+def _status(settings) -> int:
+    from sources.status import status_report
+
+    with open_warehouse(settings.warehouse_location) as warehouse:
+        warehouse.check_schema()
+        print(json.dumps(status_report(warehouse), ensure_ascii=False, indent=2))
+    return EXIT_OK
 
 
 def _migrate(settings) -> int:

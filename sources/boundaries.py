@@ -19,8 +19,18 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 
-from sources.contract import ProgressCallback, Provenance, SchemaChanged, SeriesData, SeriesInfo, now_iso
-from sources.http import SourceClient, decode_text
+from sources.contract import (
+    DOCUMENT_PREFIX,
+    BadQuery,
+    NotFound,
+    ProgressCallback,
+    Provenance,
+    SchemaChanged,
+    SeriesData,
+    SeriesInfo,
+    now_iso,
+)
+from sources.http import SourceClient, decode_text, http_validator
 from sources.settings import ConfigError, Settings, SourceConfig
 
 BASE_URL_DEFAULT = "https://geo.stat.fi/geoserver/wfs"
@@ -56,7 +66,8 @@ class BoundariesAdapter:
         extra = config.model_extra or {}
         self.base_url = config.base_url or BASE_URL_DEFAULT
         self.client = SourceClient.from_config(
-            config, settings, session, max_calls_default=MAX_CALLS_DEFAULT, window_s_default=WINDOW_S_DEFAULT
+            config, settings, session, base_url=self.base_url, max_calls_default=MAX_CALLS_DEFAULT,
+            window_s_default=WINDOW_S_DEFAULT,
         )
         self.layers = configured_layers(name, extra)
 
@@ -74,19 +85,29 @@ class BoundariesAdapter:
     ) -> list[SeriesData]:
         return []
 
+    def publication_markers(self, keys: list[str], progress: ProgressCallback | None = None
+                            ) -> dict[str, str | None]:
+        """Each layer's ETag or Last-Modified, asked with a HEAD of its GetFeature request; None where the service
+        does not answer HEAD or sends neither (the layer is then fetched by its yearly rhythm)."""
+        markers: dict[str, str | None] = {}
+        for layer in self.layers:
+            key = DOCUMENT_PREFIX + layer.document
+            if key not in keys:
+                continue
+            try:
+                response = self.client.send("HEAD", self.base_url, context=self._context(layer), progress=progress,
+                                            message=f"Boundaries: check {layer.type_name}", params=_params(layer))
+                markers[key] = http_validator(response)
+            except (NotFound, BadQuery):
+                markers[key] = None
+        return markers
+
     def fetch_documents(self, progress: ProgressCallback | None = None) -> list[tuple[str, bytes, Provenance]]:
         """One validated GeoJSON document per configured layer; raises a SourceError when any layer fails."""
         documents = []
         for layer in self.layers:
-            params = {
-                "service": "WFS",
-                "version": "2.0.0",
-                "request": "GetFeature",
-                "typeName": layer.type_name,
-                "outputFormat": "json",
-                "srsName": SRS_NAME,
-            }
-            context = f"Statistics Finland boundaries ({layer.type_name})"
+            params = _params(layer)
+            context = self._context(layer)
             response = self.client.get(
                 self.base_url,
                 context=context,
@@ -112,7 +133,18 @@ class BoundariesAdapter:
         return documents
 
 
+    @staticmethod
+    def _context(layer: Layer) -> str:
+        return f"Statistics Finland boundaries ({layer.type_name})"
+
+
 # --- pure helpers and parsers (no HTTP; tests call them directly) --------------------------------------------------
+
+
+def _params(layer: Layer) -> dict[str, str]:
+    """The WFS GetFeature query of one layer, in longitude-latitude order."""
+    return {"service": "WFS", "version": "2.0.0", "request": "GetFeature", "typeName": layer.type_name,
+            "outputFormat": "json", "srsName": SRS_NAME}
 
 
 def configured_layers(source: str, extra: dict[str, Any]) -> list[Layer]:

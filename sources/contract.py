@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 SERIES_COLUMNS = ["series", "region", "period", "value"]
+DOCUMENT_PREFIX = "document:"  # documents' vintages and status keys share the series' key space
 REGION_CODE = re.compile(r"^(KU\d{3}|SK\d{3}|MK\d{2}|HV\d{2}|KR\d|SSS)$")
 PERIOD_CODE = re.compile(r"^\d{4}(-(0[1-9]|1[0-2]))?$")
 
@@ -149,6 +150,19 @@ class SourceAdapter(Protocol):
     ) -> list[SeriesData | SeriesFailed]:
         """Fetch the named series (all when None); raise a SourceError subclass when all of them failed, and return
         a SeriesFailed for a series that failed on its own."""
+        ...
+
+
+@runtime_checkable
+class ChecksPublication(Protocol):
+    """Optional: an adapter that can tell cheaply whether its source has published since the last fetch, so that
+    `refresh --due` fetches only what changed."""
+
+    def publication_markers(self, keys: list[str], progress: ProgressCallback | None = None
+                            ) -> dict[str, str | None]:
+        """For each series id (or `DOCUMENT_PREFIX` + document name) asked, a short text that changes whenever the
+        source publishes new data: a table's `updated`, an indicator's `data-updated`, an ETag or Last-Modified.
+        None where the source cannot tell cheaply. Raises a SourceError when the source cannot be asked at all."""
         ...
 
 

@@ -8,11 +8,16 @@ on 429 and 5xx that honour Retry-After, and errors that say what to do.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import re
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -76,6 +81,75 @@ class Throttle:
             self._calls.append(self._clock())
 
 
+class SharedThrottle:
+    """`Throttle` shared by every process on this machine: at most `max_calls` calls to one host in any window of
+    `window_s` seconds, whichever process makes them.
+
+    The services count calls per client address, so two refreshes at once (the worker and a CLI run, or refreshes of
+    two warehouses) must share one budget, or both get 429s. The calls of a host are a small JSON list of wall-clock
+    times in `directory/<host>.json`, read and written under an exclusive `flock`; a process that dies leaves only
+    timestamps that age out of the window.
+    """
+
+    def __init__(self, path: Path, max_calls: int, window_s: float, clock=time.time, sleep=time.sleep) -> None:
+        if max_calls < 1 or window_s <= 0:
+            raise ValueError("a throttle needs max_calls >= 1 and window_s > 0")
+        self.path = Path(path)
+        self.max_calls = max_calls
+        self.window_s = window_s
+        self._clock = clock
+        self._sleep = sleep
+        self._thread_lock = threading.Lock()  # flock excludes other processes; threads of this one queue here
+
+    def _update(self, change) -> Any:
+        """Run `change(calls) -> (calls, result)` on the host's call list under the machine-wide lock."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._thread_lock, open(self.path, "a+", encoding="utf-8") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            handle.seek(0)
+            try:
+                calls = [float(moment) for moment in json.loads(handle.read() or "[]")]
+            except (ValueError, TypeError):
+                calls = []  # a damaged file only loses the record of recent calls, never blocks refreshes
+            now = self._clock()
+            calls = [moment for moment in calls if now - moment < self.window_s and moment <= now + 1]
+            calls, result = change(sorted(calls), now)
+            handle.seek(0)
+            handle.truncate()
+            handle.write(json.dumps(calls))
+            handle.flush()  # no fsync: other processes read the page cache; after a crash old calls have aged out
+            return result
+
+    def wait(self) -> float:
+        while True:
+            def claim(calls: list[float], now: float):
+                if len(calls) < self.max_calls:
+                    return calls + [now], (now, 0.0)
+                return calls, (None, self.window_s - (now - calls[0]) + 0.02)
+            record, pause = self._update(claim)
+            if record is not None:
+                return record
+            self._sleep(pause)
+
+    def completed(self, record: float) -> None:
+        """As `Throttle.completed`: the call counts from when its answer arrived."""
+        def move(calls: list[float], now: float):
+            if record in calls:
+                calls.remove(record)
+                calls.append(now)
+            return calls, None
+        self._update(move)
+
+
+def host_throttle(directory: Path | None, url: str, max_calls: int, window_s: float) -> Throttle | SharedThrottle:
+    """The throttle for the host of `url`: shared across processes through `directory` (see SharedThrottle), or
+    within this process only when no directory is given."""
+    if directory is None:
+        return Throttle(max_calls, window_s)
+    host = urlsplit(url).netloc or "local"
+    return SharedThrottle(Path(directory) / (re.sub(r"[^A-Za-z0-9._-]", "_", host) + ".json"), max_calls, window_s)
+
+
 RETRY_LATER = "Try the refresh again later; the warehouse keeps its previous data."
 
 
@@ -133,19 +207,22 @@ def request(
     *,
     context: str,
     timeout: tuple[float, float] = (5.0, 30.0),
-    throttle: Throttle | None = None,
+    throttle: Throttle | SharedThrottle | None = None,
     max_retries: int = MAX_RETRIES_DEFAULT,
     backoff_base_s: float = BACKOFF_BASE_S,
     sleep=time.sleep,
+    on_attempt: Callable[[], None] | None = None,
     **kwargs: Any,
 ) -> requests.Response:
     """Send a request with throttle, retries and typed errors. `context` names the source and table for messages.
 
     `backoff_base_s` is the first wait between retries (doubling each time); a source instance can set it, and
-    tests set it small.
+    tests set it small. `on_attempt` is called once per HTTP attempt (a retry is a request too).
     """
     for attempt in range(max_retries + 1):
         record = throttle.wait() if throttle is not None else None
+        if on_attempt is not None:
+            on_attempt()
         try:
             # The body is read here, inside the try, so a host that stalls or cuts the connection halfway through
             # the body is caught like one that never answers (requests reads it lazily otherwise).
@@ -202,7 +279,7 @@ class SourceClient:
         session: requests.Session | None = None,
         *,
         timeout: tuple[float, float] = (5.0, 30.0),
-        throttle: Throttle | None = None,
+        throttle: Throttle | SharedThrottle | None = None,
         max_retries: int = MAX_RETRIES_DEFAULT,
         backoff_base_s: float = BACKOFF_BASE_S,
         time_budget_s: float = TIME_BUDGET_DEFAULT_S,
@@ -220,6 +297,7 @@ class SourceClient:
         self.time_budget_s = time_budget_s
         self.down: str | None = None
         self.spent_s = 0.0
+        self.requests = 0  # HTTP attempts made, retries included
         self._clock = clock
 
     @classmethod
@@ -229,11 +307,13 @@ class SourceClient:
         settings: Settings,
         session: requests.Session | None = None,
         *,
+        base_url: str,
         max_calls_default: int,
         window_s_default: float,
     ) -> SourceClient:
         """A client from `[sources.NAME]`: `timeout_connect_s`/`timeout_read_s`, and the optional keys `max_retries`,
-        `backoff_base_s`, `max_calls` and `window_s` (the last two default to the adapter's polite limits)."""
+        `backoff_base_s`, `time_budget_s`, `max_calls` and `window_s` (the last two default to the adapter's polite
+        limits, shared by every process that calls the host of `base_url`)."""
         extra = config.model_extra or {}
         return cls(
             settings.user_agent,
@@ -242,8 +322,9 @@ class SourceClient:
             max_retries=int(extra.get("max_retries", MAX_RETRIES_DEFAULT)),
             backoff_base_s=float(extra.get("backoff_base_s", BACKOFF_BASE_S)),
             time_budget_s=float(extra.get("time_budget_s", TIME_BUDGET_DEFAULT_S)),
-            throttle=Throttle(int(extra.get("max_calls", max_calls_default)),
-                              float(extra.get("window_s", window_s_default))),
+            throttle=host_throttle(settings.refresh.rate_limit_path, base_url,
+                                   int(extra.get("max_calls", max_calls_default)),
+                                   float(extra.get("window_s", window_s_default))),
         )
 
     @property
@@ -263,8 +344,9 @@ class SourceClient:
         message: str = "",
         **kwargs: Any,
     ) -> requests.Response:
-        """`request` with this client's settings (`kwargs` go to it, e.g. `params`, `json`); then one request is
-        reported to `progress` with `message`, whether it succeeded or not (a 404 is a request too)."""
+        """`request` with this client's settings (`kwargs` go to it, e.g. `params`, `json`). Each HTTP attempt is
+        reported to `progress` as one request with `message`, whether it succeeded or not (a 404 and a retry are
+        requests too)."""
         if self.down is not None:
             raise SourceUnavailable(f"{context}: not tried, because the host failed earlier in this refresh "
                                     f"({self.down}). {RETRY_LATER}", code="host_down", context=context)
@@ -275,6 +357,12 @@ class SourceClient:
                                     f"{RETRY_LATER}", code="time_budget", context=context,
                                     seconds=f"{self.time_budget_s:g}")
         started = self._clock()
+
+        def attempted() -> None:
+            self.requests += 1
+            if progress is not None:
+                progress(requests=1, message=message)
+
         try:
             return request(
                 self.session,
@@ -285,6 +373,7 @@ class SourceClient:
                 throttle=self.throttle,
                 max_retries=self.max_retries,
                 backoff_base_s=self.backoff_base_s,
+                on_attempt=attempted,
                 **kwargs,
             )
         except SourceUnavailable as exc:
@@ -293,8 +382,6 @@ class SourceClient:
             raise
         finally:
             self.spent_s += self._clock() - started
-            if progress is not None:
-                progress(requests=1, message=message)
 
     def get(self, url: str, *, context: str, progress: ProgressCallback | None = None, message: str = "",
             **kwargs: Any) -> requests.Response:
@@ -303,6 +390,16 @@ class SourceClient:
     def post(self, url: str, *, context: str, progress: ProgressCallback | None = None, message: str = "",
              **kwargs: Any) -> requests.Response:
         return self.send("POST", url, context=context, progress=progress, message=message, **kwargs)
+
+
+def http_validator(response: requests.Response) -> str | None:
+    """What tells a version of a file apart in an answer's headers: its ETag, else its Last-Modified; None if
+    neither is sent (then only fetching it tells)."""
+    etag = response.headers.get("ETag")
+    if etag:
+        return f"etag {etag}"
+    modified = response.headers.get("Last-Modified")
+    return f"last-modified {modified}" if modified else None
 
 
 def decode_json(response: requests.Response, context: str) -> Any:

@@ -51,7 +51,7 @@ from sources.contract import (
     now_iso,
     tidy_frame,
 )
-from sources.http import BACKOFF_BASE_S, MAX_RETRIES_DEFAULT, SourceClient, Throttle, decode_json
+from sources.http import BACKOFF_BASE_S, MAX_RETRIES_DEFAULT, SourceClient, decode_json, host_throttle
 from sources.settings import ConfigError, SeriesConfig
 
 # Limits used when the host's `?config` answer lacks them: the older documented description of Statistics Finland's
@@ -223,13 +223,15 @@ class PxWebAdapter(ConfiguredAdapter):
                 ) from None
         self.publisher_name = config.attribution or config.publisher or name
         self.limits: PxLimits | None = None
-        # Unthrottled until `read_limits` sets the throttle from the host's ?config.
+        # The documented limits until `read_limits` sets the throttle from the host's ?config; either way shared by
+        # every process on this machine that calls the host.
         self.client = SourceClient(
             settings.user_agent,
             session,
             timeout=(config.timeout_connect_s, config.timeout_read_s),
             max_retries=self.options.max_retries,
             backoff_base_s=self.options.backoff_base_s,
+            throttle=self._throttle(self.options.max_calls, self.options.time_window_s),
         )
         self._tables: dict[str, PxTable] = {}
 
@@ -295,10 +297,48 @@ class PxWebAdapter(ConfiguredAdapter):
             time_window_s=float(_positive_int(answer.get("timeWindow")) or options.time_window_s),
             from_host=bool(cell_limits),
         )
-        self.client.throttle = Throttle(self.limits.max_calls, self.limits.time_window_s)
-        # The ?config call itself counts against the host's window, so the throttle is told about it.
-        self.client.throttle.wait()
+        # The ?config call itself went through the documented limits' throttle, which shares its record of calls.
+        self.client.throttle = self._throttle(self.limits.max_calls, self.limits.time_window_s)
         return self.limits
+
+    def _throttle(self, max_calls: int, window_s: float):
+        return host_throttle(self.settings.refresh.rate_limit_path, self.options.base_url, max_calls, window_s)
+
+    def publication_markers(self, keys: list[str], progress: ProgressCallback | None = None
+                            ) -> dict[str, str | None]:
+        """Each series' tables with their `updated` from the folder listings (`GET {base}{folder}/`, one request per
+        folder): the cheap question whether the publisher has updated a table since the last fetch. The host's
+        limits are read first, so that even these requests keep its rate limit."""
+        self.read_limits(progress)
+        listings: dict[str, dict[str, str]] = {}
+        markers: dict[str, str | None] = {}
+        for series_id in keys:
+            options = self.series_options.get(series_id)
+            if options is None:
+                continue
+            parts = []
+            for path in options.table:
+                folder, _, name = path.rpartition("/")
+                if folder not in listings:
+                    listings[folder] = self._folder_updates(folder, progress)
+                parts.append(f"{path}@{listings[folder][name]}" if name in listings[folder] else None)
+            markers[series_id] = None if None in parts else ";".join(parts)
+        return markers
+
+    def _folder_updates(self, folder: str, progress: ProgressCallback | None) -> dict[str, str]:
+        """Table name (`12r5`; also the long pre-June-2026 form) -> `updated`, from a folder listing; empty when the
+        listing is missing or has no dates (the series are then fetched by their rhythm)."""
+        try:
+            listing = self._get_json(f"{self.options.base_url}{folder}/", f"{self.publisher_name} ({folder}/)",
+                                     progress, "listing")
+        except (NotFound, BadQuery, SchemaChanged):
+            return {}
+        updates: dict[str, str] = {}
+        for item in listing if isinstance(listing, list) else []:
+            if isinstance(item, dict) and item.get("type") == "t" and item.get("updated") and item.get("id"):
+                name = str(item["id"]).removesuffix(".px")
+                updates[name] = updates[re.sub(r"^.*_pxt_", "", name)] = str(item["updated"])
+        return updates
 
     def table(self, path: str, progress: ProgressCallback | None = None) -> PxTable:
         """Metadata of a table (GET), read once per adapter and table."""
@@ -496,25 +536,23 @@ class PxWebAdapter(ConfiguredAdapter):
     def _context(self, path: str) -> str:
         return f"{self.publisher_name} ({path})"
 
-    def _send(self, method: str, url: str, context: str, **kwargs: Any) -> Any:
-        # Progress is reported by the callers once the answer has decoded (with the cells of a data query).
-        response = self.client.send(method, url, context=context, **kwargs)
+    def _send(self, method: str, url: str, context: str, progress: ProgressCallback | None, message: str,
+              **kwargs: Any) -> Any:
+        # Every HTTP attempt counts as a request, failed ones and retries too (SourceClient reports them).
+        response = self.client.send(method, url, context=context, progress=progress, message=message, **kwargs)
         return decode_json(response, context)
 
     def _get_json(self, url: str, context: str, progress: ProgressCallback | None, what: str) -> Any:
-        payload = self._send("GET", url, context)
-        if progress is not None:
-            progress(requests=1, message=f"{context}: {what}")
-        return payload
+        return self._send("GET", url, context, progress, f"{context}: {what}")
 
     def _post_json(
         self, url: str, context: str, body: dict, progress: ProgressCallback | None, cells: int, part: str
     ) -> dict:
-        payload = self._send("POST", url, context, json=body)
+        payload = self._send("POST", url, context, progress, f"{context}: query{part}", json=body)
         if not isinstance(payload, dict):
             raise SchemaChanged(f"{context}: the answer is not a json-stat2 dataset.")
         if progress is not None:
-            progress(requests=1, cells=cells, message=f"{context}: {cells} cells{part}")
+            progress(cells=cells, message=f"{context}: {cells} cells{part}")
         return payload
 
 

@@ -10,6 +10,13 @@ Adapters may offer two optional methods beyond the contract:
 - `fetch_documents(progress=None) -> list[tuple[str, bytes, Provenance]]`: non-tabular data (e.g. boundaries),
   stored with `Warehouse.write_document`. Documents are refreshed when no series filter is given.
 
+`refresh(..., due=True)` (`python -m sources refresh --due`, and the worker) fetches only what is due. Inside the
+lock, each adapter that can (`ChecksPublication`) is asked cheaply what its source has published (a PxWeb folder
+listing's `updated`, a Sotkanet indicator's `data-updated`, an ETag or Last-Modified). A series is due when it has
+never been fetched from its source, when its last fetch failed, when the source's marker differs from the one seen
+at its last fetch, or, where the source cannot tell, when a quarter of its update rhythm has passed since its last
+success (sources/schedule.py). Series not due are "current": nothing is fetched for them.
+
 Only one refresh runs at a time for one warehouse: it holds the warehouse's refresh lock (a lock file locally, an
 advisory lock in PostgreSQL) and waits up to `refresh_lock_timeout_s` for another one to finish (then WarehouseBusy).
 Each series that changes becomes a new vintage; one that comes back unchanged is "unchanged" and stores nothing.
@@ -20,18 +27,23 @@ Adapters report progress with increments: `progress(requests=1, cells=n, message
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
-from sources.contract import SeriesFailed, SourceError, now_iso, validate_frame
+from sources.contract import DOCUMENT_PREFIX, ChecksPublication, SeriesFailed, SourceError, now_iso, validate_frame
 from sources.http import make_session
 from sources.registry import build_adapters
+from sources.schedule import fastest_rhythm, refetch_after
 from sources.settings import ConfigError, Settings
+from sources.status import RUN_RECORD, failed_last
 from sources.warehouse import Warehouse, WarehouseError, open_warehouse
 
 SNAPSHOT_KIND = "snapshot"  # the bundled data; the app seeds from it separately, so refresh skips it unless named
 UPDATED, UNCHANGED, FAILED = "updated", "unchanged", "failed"
 PARTIAL = "partial"  # stored what came, but part of the series failed (e.g. some municipality files were missing)
+CURRENT = "current"  # `due` mode: the source has not published since the last fetch, so nothing was fetched
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +88,24 @@ class RefreshReport:
     cells: int = 0
     started_at: str = field(default_factory=now_iso)
     finished_at: str = ""
+    due_mode: bool = False
+    checked: int = 0  # series asked about with a publication check
+    due: int = 0  # series found due (all of them outside due mode)
+    stopped: bool = False  # stopped early on request (SIGTERM to the worker); the rest waits for the next run
+
+    @property
+    def fetched(self) -> int:
+        return sum(o.status in (UPDATED, UNCHANGED, PARTIAL) for o in self.outcomes)
+
+    def counts_line(self) -> str:
+        return f"checked {self.checked}, due {self.due}, fetched {self.fetched}, requests {self.requests}"
+
+    def record(self, trigger: str) -> dict:
+        """What `python -m sources status` and About the data show of this run."""
+        return {"trigger": trigger, "mode": "due" if self.due_mode else "all", "started_at": self.started_at,
+                "finished_at": self.finished_at, "checked": self.checked, "due": self.due,
+                "fetched": self.fetched, "requests": self.requests, "ok": self.ok, "stopped": self.stopped,
+                "failed": [o.series for o in self.failed]}
 
     @property
     def failed(self) -> list[SeriesOutcome]:
@@ -92,19 +122,24 @@ class RefreshReport:
         rows = [
             (o.source, o.series, o.status)
             + ((str(o.new), str(o.changed), str(o.withdrawn), str(o.rows), str(o.vintage or "-"))
-               if o.status != FAILED else ("-",) * 5)
+               if o.status not in (FAILED, CURRENT) else ("-",) * 5)
             for o in self.outcomes
         ]
         widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
         lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in [header, *rows]]
         lines.insert(1, "  ".join("-" * width for width in widths))
         counts = {status: sum(o.status == status for o in self.outcomes)
-                  for status in (UPDATED, UNCHANGED, FAILED, PARTIAL)}
+                  for status in (UPDATED, UNCHANGED, FAILED, PARTIAL, CURRENT)}
         partial = f", {counts[PARTIAL]} partly failed" if counts[PARTIAL] else ""
+        current = f", {counts[CURRENT]} current (not due)" if self.due_mode else ""
         lines.append(
-            f"{counts[UPDATED]} updated, {counts[UNCHANGED]} unchanged, {counts[FAILED]} failed{partial}; "
+            f"{counts[UPDATED]} updated, {counts[UNCHANGED]} unchanged, {counts[FAILED]} failed{partial}{current}; "
             f"{self.requests} requests, {self.cells} cells."
         )
+        if self.due_mode:
+            lines.append(self.counts_line())
+        if self.stopped:
+            lines.append("Stopped on request before every due series was fetched; the rest waits for the next run.")
         for outcome in self.failed:
             lines.append(f"{'PARTLY FAILED' if outcome.status == PARTIAL else 'FAILED'} {outcome.series}: "
                          f"{outcome.reason}")
@@ -132,7 +167,7 @@ class _Tracker:
     def finished(self, outcome: SeriesOutcome) -> None:
         self.report.outcomes.append(outcome)
         self.done += 1
-        detail = (outcome.reason if outcome.status == FAILED else
+        detail = (outcome.reason if outcome.status in (FAILED, CURRENT) else
                   f"{outcome.new} new, {outcome.changed} changed, {outcome.withdrawn} withdrawn"
                   + (f"; {outcome.reason}" if outcome.reason else ""))
         self.emit(f"{outcome.series}: {outcome.status} ({detail})")
@@ -144,8 +179,16 @@ def refresh(
     series: list[str] | None = None,
     progress: RefreshProgressCallback | None = None,
     session=None,
+    *,
+    due: bool = False,
+    stop: threading.Event | None = None,
+    trigger: str = "cli",
+    lock_timeout_s: float | None = None,
 ) -> RefreshReport:
-    """Refresh the named sources (default: all enabled except the snapshot) and series (default: all of them).
+    """Refresh the named sources (default: all enabled except the snapshot) and series (default: all of them);
+    with `due`, only those due (see the module docstring). `stop`, when set, ends the refresh between batches.
+    `trigger` (cli, worker, app) is kept in the run record; `lock_timeout_s` overrides how long to wait for
+    another refresh.
 
     Raises ConfigError when a named source or series does not exist or a source cannot be built; WarehouseError
     when the warehouse cannot be opened or written, or another refresh holds it (WarehouseBusy). Source failures
@@ -156,25 +199,117 @@ def refresh(
     try:
         adapters = _build(settings, sources, session)
         work = _plan(adapters, series)
-        report = RefreshReport()
+        report = RefreshReport(due_mode=due)
         with_documents = series is None
         document_steps = sum(1 for adapter in adapters.values() if with_documents and _has_documents(adapter))
         tracker = _Tracker(sum(len(ids) for _, ids in work) + document_steps, report, progress)
+        timeout = settings.refresh_lock_timeout_s if lock_timeout_s is None else lock_timeout_s
         with open_warehouse(settings.warehouse_location) as warehouse:
             warehouse.check_schema()
             tracker.emit("Waiting for the warehouse")
-            with warehouse.refresh_lock(settings.refresh_lock_timeout_s):
+            with warehouse.refresh_lock(timeout):
                 tracker.emit("Starting refresh")
+                rhythms = _rhythms(settings) if due else {}
                 for adapter, series_ids in work:
-                    _refresh_series(adapter, series_ids, warehouse, tracker)
-                    if with_documents and _has_documents(adapter):
+                    if stop is not None and stop.is_set():
+                        report.stopped = True
+                        break
+                    documents = with_documents and _has_documents(adapter)
+                    keys = series_ids + [DOCUMENT_PREFIX + name for name in _document_names(adapter, documents)]
+                    markers = _markers(adapter, keys, tracker)
+                    wanted = _due(adapter, keys, markers, warehouse, rhythms, tracker) if due else keys
+                    report.due += len(wanted)
+                    _refresh_series(adapter, [key for key in series_ids if key in wanted], warehouse, tracker,
+                                    stop)
+                    if documents and any(key.startswith(DOCUMENT_PREFIX) for key in wanted):
                         _refresh_documents(adapter, warehouse, tracker)
-        report.finished_at = now_iso()
+                    _remember_markers(warehouse, report, adapter.name, markers)
+                report.finished_at = now_iso()
+                warehouse.record_run(RUN_RECORD, report.record(trigger))
         tracker.emit("Refresh finished")
         return report
     finally:
         if own_session:
             session.close()
+
+
+def _document_names(adapter, documents: bool) -> list[str]:
+    """The documents an adapter stores (its layers), for the due check and the status keys."""
+    if not documents:
+        return []
+    return [layer.document for layer in getattr(adapter, "layers", [])] or ["*"]
+
+
+def _rhythms(settings: Settings) -> dict[str, str]:
+    """Series id -> update rhythm: the fastest `update` of the catalogue's indicators that use the series, else the
+    series' own `update` or `frequency` in config.toml."""
+    from indicators.catalogue import get_catalogue  # the catalogue knows nothing of sources: no import cycle
+
+    by_series: dict[str, list[str]] = {}
+    for indicator in get_catalogue().indicators.values():
+        for series_id in indicator.formula.series_ids():
+            by_series.setdefault(series_id, []).append(indicator.update)
+    rhythms = {}
+    for source in settings.sources.values():
+        for series in source.series:
+            own = (series.model_extra or {}).get("update") or series.frequency
+            rhythms[series.id] = fastest_rhythm(by_series.get(series.id, []) + [own]) or "annual"
+    return rhythms
+
+
+def _markers(adapter, keys: list[str], tracker: _Tracker) -> dict[str, str | None]:
+    """What the source says it has published, where it can say so cheaply. Asked on every refresh, so that the
+    markers kept after a fetch let the next `--due` run skip what has not changed."""
+    if not isinstance(adapter, ChecksPublication) or not keys:
+        return {}
+    tracker.emit(f"{adapter.name}: checking what the source has published")
+    try:
+        markers = adapter.publication_markers(keys, progress=tracker.adapter_progress)
+    except SourceError as exc:  # the source cannot even be asked: fetching then records the failure per series
+        log.warning("%s: publication check failed: %s", adapter.name, exc)
+        return {}
+    tracker.report.checked += sum(1 for key in keys if key in markers)
+    return markers
+
+
+def _due(adapter, keys: list[str], markers: dict[str, str | None], warehouse: Warehouse, rhythms: dict[str, str],
+         tracker: _Tracker) -> list[str]:
+    """Which of an adapter's series and documents are due (see the module docstring). Series not due are
+    reported as current."""
+    status = warehouse.status()
+    now = datetime.now(UTC)
+    due: list[str] = []
+    for key in keys:
+        entry = status.get(key, {})
+        marker = markers.get(key)
+        if (entry.get("source") in (None, "snapshot") or not entry.get("last_success") or failed_last(entry)
+                or (marker is not None and marker != entry.get("published_marker"))
+                or (marker is None and _older_than(entry.get("last_success"), refetch_after(
+                    rhythms.get(key, "annual")), now))):
+            due.append(key)
+        else:
+            warehouse.note_status(key, {"last_checked": now_iso()})
+            if not key.startswith(DOCUMENT_PREFIX):
+                tracker.finished(SeriesOutcome(adapter.name, key, CURRENT, reason="not published since last fetch"
+                                               if marker is not None else "fetched recently for its rhythm"))
+    return due
+
+
+def _older_than(moment: str | None, age, now: datetime) -> bool:
+    try:
+        return moment is None or now - datetime.fromisoformat(moment) > age
+    except ValueError:
+        return True
+
+
+def _remember_markers(warehouse: Warehouse, report: RefreshReport, adapter_name: str,
+                      markers: dict[str, str | None]) -> None:
+    """After a successful fetch, keep the marker seen before it: the next due check compares against it."""
+    fetched = {o.series for o in report.outcomes if o.status in (UPDATED, UNCHANGED, PARTIAL)}
+    documents_fetched = f"documents:{adapter_name}" in fetched
+    for key, marker in markers.items():
+        if marker is not None and (key in fetched or key.startswith(DOCUMENT_PREFIX) and documents_fetched):
+            warehouse.note_status(key, {"published_marker": marker, "last_checked": now_iso()})
 
 
 def _build(settings: Settings, names: list[str] | None, session) -> dict:
@@ -210,9 +345,15 @@ def _plan(adapters: dict, series: list[str] | None) -> list[tuple[object, list[s
     ]
 
 
-def _refresh_series(adapter, series_ids: list[str], warehouse: Warehouse, tracker: _Tracker) -> None:
+def _refresh_series(adapter, series_ids: list[str], warehouse: Warehouse, tracker: _Tracker,
+                    stop: threading.Event | None = None) -> None:
+    if not series_ids:
+        return
     batches = adapter.fetch_batches(series_ids) if hasattr(adapter, "fetch_batches") else [[i] for i in series_ids]
     for batch in batches:
+        if stop is not None and stop.is_set():
+            tracker.report.stopped = True
+            return
         tracker.emit(f"{adapter.name}: fetching {', '.join(batch)}")
         try:
             fetched = adapter.fetch(series_ids=batch, progress=tracker.adapter_progress)

@@ -10,6 +10,7 @@ A broken file or a wrong value raises `ConfigError` with the file and the field 
 from __future__ import annotations
 
 import os
+import tempfile
 import tomllib
 from functools import lru_cache
 from pathlib import Path
@@ -67,6 +68,35 @@ class SourceConfig(BaseModel):
     series: list[SeriesConfig] = Field(default_factory=list)
 
 
+class RefreshConfig(BaseModel):
+    """`[refresh]`: when the worker refreshes what is due, who may start a refresh, and shared request limits."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # Start the worker beside the app in `./tiedolla.sh run`. Off by default: a clone on a laptop should not call the
+    # open-data services unprompted (and offline it cannot); a server turns it on or runs the worker as a service.
+    auto: bool = False
+    # "06:00" (daily, server local time), "06:00,18:00" (several times a day) or "every 30m" / "every 6h" / "every 10s".
+    schedule: str = "06:00"
+    # After a run that could not happen at all (warehouse unreachable or busy), the worker tries again after this,
+    # doubling up to `backoff_max_s`, never later than the next scheduled run. Failed sources wait for the schedule.
+    backoff_initial_s: float = Field(default=60.0, gt=0)
+    backoff_max_s: float = Field(default=3600.0, gt=0)
+    # The "Refresh now" button on About the data. Turn it off on a public deployment: residents must not start
+    # refreshes. With `require_login`, the button is shown only to a user signed in through Streamlit's st.login
+    # (OIDC, configured in .streamlit/secrets.toml [auth]).
+    allow_from_app: bool = True
+    require_login: bool = False
+    # Where processes on this machine share each host's request log, so a host's limit (PxWeb maxCalls per
+    # timeWindow) holds across processes: the services count requests per client address. Empty: a folder in the
+    # system's temporary directory.
+    rate_limit_dir: Path | None = None
+
+    @property
+    def rate_limit_path(self) -> Path:
+        return self.rate_limit_dir or Path(tempfile.gettempdir()) / "tiedolla-rate-limits"
+
+
 class Settings(BaseSettings):
     """All settings of Tiedolla. Defaults here; values in config.toml; environment wins."""
 
@@ -88,6 +118,7 @@ class Settings(BaseSettings):
     default_region: str = "MK07"
     user_agent: str = "Tiedolla/0.1 (+https://github.com/tiedolla; municipal indicators)"
     cache_ttl_s: int = 3600
+    refresh: RefreshConfig = Field(default_factory=RefreshConfig)
     sources: dict[str, SourceConfig] = Field(default_factory=dict)
 
     @property
@@ -130,6 +161,7 @@ def load_settings(**overrides: Any) -> Settings:
         )
         raise ConfigError(f"Configuration in {path} (or TIEDOLLA_ environment) is invalid: {problems}.") from None
     _check_unique_series_ids(settings, path)
+    _check_schedule(settings, path)
     _check_sources_build(settings, path)
     if not settings.warehouse_dir.is_absolute():
         settings.warehouse_dir = REPO_ROOT / settings.warehouse_dir
@@ -143,6 +175,15 @@ def load_settings(**overrides: Any) -> Settings:
     if not settings.snapshot_dir.is_absolute():
         settings.snapshot_dir = REPO_ROOT / settings.snapshot_dir
     return settings
+
+
+def _check_schedule(settings: Settings, path: Path) -> None:
+    from sources.schedule import ScheduleError, parse_schedule
+
+    try:
+        parse_schedule(settings.refresh.schedule)
+    except ScheduleError as exc:
+        raise ConfigError(f"Configuration in {path}: [refresh] schedule: {exc}") from None
 
 
 def _check_sources_build(settings: Settings, path: Path) -> None:

@@ -85,7 +85,8 @@ class SotkanetAdapter(ConfiguredAdapter):
         extra = config.model_extra or {}
         self.base_url = (config.base_url or BASE_URL_DEFAULT).rstrip("/") + "/"
         self.client = SourceClient.from_config(
-            config, settings, session, max_calls_default=MAX_CALLS_DEFAULT, window_s_default=WINDOW_S_DEFAULT
+            config, settings, session, base_url=self.base_url, max_calls_default=MAX_CALLS_DEFAULT,
+            window_s_default=WINDOW_S_DEFAULT,
         )
         self.years_from = int(extra.get("years_from", YEARS_FROM_DEFAULT))
         self.years_to = int(extra.get("years_to") or date.today().year)
@@ -146,6 +147,21 @@ class SotkanetAdapter(ConfiguredAdapter):
             )
             results.append(SeriesData(info=info, frame=frame, provenance=provenance))
         return results
+
+    def publication_markers(self, keys: list[str], progress: ProgressCallback | None = None
+                            ) -> dict[str, str | None]:
+        """Each indicator's `data-updated` from its metadata, which a following fetch reuses (one request each)."""
+        markers: dict[str, str | None] = {}
+        for series in self.config.series:
+            if series.id not in keys:
+                continue
+            indicator, _ = indicator_and_guard(self.name, series)
+            try:
+                updated = self.metadata(indicator, progress).data_updated
+            except (NotFound, SchemaChanged):  # the fetch then fails with the full reason
+                updated = None
+            markers[series.id] = f"indicator {indicator} data-updated {updated}" if updated else None
+        return markers
 
     # --- cached look-ups ----------------------------------------------------------------------------------------
 

@@ -41,7 +41,7 @@ from sources.contract import (
     now_iso,
     tidy_frame,
 )
-from sources.http import SourceClient, decode_text
+from sources.http import SourceClient, decode_text, http_validator
 from sources.settings import ConfigError, SeriesConfig, Settings, SourceConfig
 
 BASE_URL_DEFAULT = "https://paastot.hiilineutraalisuomi.fi/"
@@ -96,8 +96,12 @@ class SykeEmissionsAdapter(ConfiguredAdapter):
             raise ConfigError(f"[sources.{name}] data_path must contain {{kuntanro}} (or {{kuntanro:03d}} for "
                               f"zero-padded numbers), e.g. '{DATA_PATH_DEFAULT}'.")
         self.client = SourceClient.from_config(
-            config, settings, session, max_calls_default=MAX_CALLS_DEFAULT, window_s_default=WINDOW_S_DEFAULT
+            config, settings, session, base_url=self.base_url, max_calls_default=MAX_CALLS_DEFAULT,
+            window_s_default=WINDOW_S_DEFAULT,
         )
+        # What tells whether Syke has published: the results folder's listing (its Last-Modified changes with the
+        # files, SOURCES.md), asked with one HEAD request.
+        self.check_path = str(extra.get("check_path", self.data_path.rsplit("/", 1)[0] + "/"))
         self.rules = {series.id: sector_rule(name, series) for series in config.series}
         self._municipalities: pd.DataFrame | None = None
         # kuntanro -> (parsed rows or None when the file does not exist, Last-Modified); one request per file per run
@@ -190,6 +194,17 @@ class SykeEmissionsAdapter(ConfiguredAdapter):
         if all(isinstance(result, SeriesFailed) for result in results):
             raise results[0].error  # nothing came: the contract raises when every series asked for failed
         return results
+
+    def publication_markers(self, keys: list[str], progress: ProgressCallback | None = None
+                            ) -> dict[str, str | None]:
+        """The results folder's ETag or Last-Modified, one HEAD request for every series (they share the files)."""
+        url = urljoin(self.base_url, self.check_path)
+        try:
+            marker = http_validator(self.client.send("HEAD", url, context=f"Syke ALas ({self.check_path})",
+                                                     progress=progress, message="Syke: publication check"))
+        except (NotFound, BadQuery):
+            marker = None
+        return {series.id: marker for series in self.config.series if series.id in keys}
 
     def municipalities(self, progress: ProgressCallback | None = None) -> pd.DataFrame:
         """The municipality list (`kuntanro`, `region`, `name`), fetched once per adapter instance."""

@@ -31,10 +31,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sources.contract import SERIES_COLUMNS, Provenance, SeriesData, SeriesInfo
+from sources.contract import DOCUMENT_PREFIX, SERIES_COLUMNS, Provenance, SeriesData, SeriesInfo  # noqa: F401 - DOCUMENT_PREFIX: backends import it here
 
 KEYS = ["region", "period"]
-DOCUMENT_PREFIX = "document:"  # documents' vintages and status keys share the series' key space
+RUN_PREFIX = "run:"  # status keys of refresh runs and the worker (`record_run`), kept out of `status()`
 HISTORY_COLUMNS = ["region", "period", "value", "valid_from", "valid_to"]
 DEFAULT_LOCK_TIMEOUT_S = 60.0
 
@@ -154,7 +154,12 @@ class Warehouse(ABC):
 
     @abstractmethod
     def status(self) -> dict[str, dict[str, Any]]:
-        """Per series or document: last success, last attempt, last error."""
+        """Per series or document: last success, last attempt, last error, and what the last publication check
+        saw (`published_marker`, `last_checked`)."""
+
+    @abstractmethod
+    def runs(self) -> dict[str, dict[str, Any]]:
+        """The records kept by `record_run`, by name (e.g. "refresh": the last refresh; "worker": its schedule)."""
 
     @abstractmethod
     def read_document(self, name: str) -> tuple[bytes, Provenance] | None:
@@ -178,6 +183,15 @@ class Warehouse(ABC):
     @abstractmethod
     def record_success(self, series_id: str, source: str, data_updated: str | None) -> None:
         """Remember a successful fetch that changed nothing (no vintage, but the series is current)."""
+
+    @abstractmethod
+    def note_status(self, key: str, fields: dict[str, Any]) -> None:
+        """Merge `fields` into the status entry of a series or document (e.g. what a publication check saw)."""
+
+    def record_run(self, name: str, fields: dict[str, Any]) -> None:
+        """Keep what a refresh run or the worker did, for `python -m sources status` and About the data (shared
+        by every replica, since it lives in the warehouse)."""
+        self.note_status(RUN_PREFIX + name, fields)
 
     # locking, schema, moving
     @abstractmethod

@@ -43,6 +43,7 @@ from sources.contract import SERIES_COLUMNS, Provenance, SeriesData, SeriesInfo,
 from sources.warehouse import (
     DEFAULT_LOCK_TIMEOUT_S,
     DOCUMENT_PREFIX,
+    RUN_PREFIX,
     HISTORY_COLUMNS,
     KEYS,
     SeriesDump,
@@ -240,6 +241,13 @@ class LocalWarehouse(Warehouse):
         return self._index()["latest"]
 
     def status(self) -> dict[str, dict[str, Any]]:
+        return {key: entry for key, entry in self._status_file().items() if not key.startswith(RUN_PREFIX)}
+
+    def runs(self) -> dict[str, dict[str, Any]]:
+        return {key.removeprefix(RUN_PREFIX): entry for key, entry in self._status_file().items()
+                if key.startswith(RUN_PREFIX)}
+
+    def _status_file(self) -> dict[str, dict[str, Any]]:
         try:
             return json.loads(self.status_path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -436,9 +444,12 @@ class LocalWarehouse(Warehouse):
         self._update_status(series_id, last_success=now_iso(), last_error=None, source_updated=data_updated,
                             source=source)
 
+    def note_status(self, key: str, fields: dict[str, Any]) -> None:
+        self._update_status(key, **fields)
+
     def _update_status(self, series_id: str, **fields: Any) -> None:
         with self._file_lock(".status.lock"):
-            status = self.status()
+            status = self._status_file()
             entry = status.setdefault(series_id, {})
             entry.update(fields)
             entry["last_attempt"] = now_iso()

@@ -78,6 +78,7 @@ from sources.contract import SERIES_COLUMNS, Provenance, SeriesData, SeriesInfo,
 from sources.warehouse import (
     DEFAULT_LOCK_TIMEOUT_S,
     DOCUMENT_PREFIX,
+    RUN_PREFIX,
     HISTORY_COLUMNS,
     KEYS,
     SchemaOutdated,
@@ -545,6 +546,13 @@ class PostgresWarehouse(Warehouse):
             return connection.execute("SELECT coalesce(max(id), 0) FROM vintages").fetchone()[0]
 
     def status(self) -> dict[str, dict[str, Any]]:
+        return {key: entry for key, entry in self._status_rows().items() if not key.startswith(RUN_PREFIX)}
+
+    def runs(self) -> dict[str, dict[str, Any]]:
+        return {key.removeprefix(RUN_PREFIX): entry for key, entry in self._status_rows().items()
+                if key.startswith(RUN_PREFIX)}
+
+    def _status_rows(self) -> dict[str, dict[str, Any]]:
         with self._transaction() as connection:
             rows = connection.execute("SELECT key, entry FROM status ORDER BY key").fetchall()
         # Keys sorted as the local store's status.json has them (jsonb keeps its own key order).
@@ -670,6 +678,10 @@ class PostgresWarehouse(Warehouse):
         with self._transaction(writing=True) as connection:
             self._update_status(connection, series_id, {"last_error": message, "last_error_detail": detail,
                                                         "last_error_at": now_iso(), "source": source})
+
+    def note_status(self, key: str, fields: dict[str, Any]) -> None:
+        with self._transaction(writing=True) as connection:
+            self._update_status(connection, key, fields)
 
     def record_success(self, series_id: str, source: str, data_updated: str | None) -> None:
         with self._transaction(writing=True) as connection:

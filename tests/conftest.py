@@ -21,6 +21,8 @@ pytest_plugins = ["tests.pg_fixtures"]
 def isolated_settings(tmp_path, monkeypatch, request):
     """Every test gets its own empty warehouse; settings are re-read after the environment changes."""
     monkeypatch.setenv("TIEDOLLA_WAREHOUSE_DIR", str(tmp_path / "warehouse"))
+    # Each test's fake hosts get their own shared request log, so one test's calls never slow another's.
+    monkeypatch.setenv("TIEDOLLA_REFRESH__RATE_LIMIT_DIR", str(tmp_path / "rate-limits"))
     if os.environ.get("TIEDOLLA_TEST_BACKEND") == "postgres":
         monkeypatch.setenv("TIEDOLLA_WAREHOUSE_URL", request.getfixturevalue("postgres_url"))
     get_settings.cache_clear()

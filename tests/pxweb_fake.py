@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,7 +87,13 @@ class FakePxWeb:
         self.tables: dict[str, FakeTable] = {}
         # A host may enforce a cell limit without announcing it (its ?config answering 404): set this to do so.
         self.enforced_cells: int | None = None
-        server.route("GET", base_path, self._config_answer)
+        # With `enforce_calls`, more than maxCalls requests within timeWindow seconds (counted on arrival, from
+        # every client) are refused with HTTP 429, as the service does; `refused` counts them.
+        self.enforce_calls = False
+        self.refused = 0
+        self._arrivals: list[float] = []
+        self._arrivals_lock = threading.Lock()
+        server.route("GET", base_path, self._limited(self._config_answer))
 
     @property
     def base_url(self) -> str:
@@ -95,15 +102,33 @@ class FakePxWeb:
     def add(self, table: FakeTable) -> FakeTable:
         self.tables[table.path] = table
         url_path = f"{self.base_path}{table.path}.px"
-        self.server.route("GET", url_path, lambda request: self._metadata_answer(table, request))
-        self.server.route("POST", url_path, lambda request: self._data_answer(table, request))
+        self.server.route("GET", url_path, self._limited(lambda request: self._metadata_answer(table, request)))
+        self.server.route("POST", url_path, self._limited(lambda request: self._data_answer(table, request)))
+        folder = table.path.rpartition("/")[0]
+        self.server.route("GET", f"{self.base_path}{folder}/", self._limited(lambda request: self._listing_answer(folder)))
         return table
+
+    def _limited(self, handler):
+        def answer(request: RecordedRequest) -> Answer:
+            if self.enforce_calls and self.config:
+                with self._arrivals_lock:
+                    window = float(self.config["timeWindow"])
+                    self._arrivals = [moment for moment in self._arrivals if request.at - moment < window]
+                    if len(self._arrivals) >= int(self.config["maxCalls"]):
+                        self.refused += 1
+                        return 429, {"Content-Type": "text/plain", "Retry-After": str(int(window))}, b"Too many"
+                    self._arrivals.append(request.at)
+            return handler(request)
+        return answer
 
     def posts(self, table: FakeTable) -> list[RecordedRequest]:
         return self.server.calls("POST", f"{self.base_path}{table.path}.px")
 
     def metadata_reads(self, table: FakeTable) -> list[RecordedRequest]:
         return self.server.calls("GET", f"{self.base_path}{table.path}.px")
+
+    def listing_reads(self, folder: str) -> list[RecordedRequest]:
+        return self.server.calls("GET", f"{self.base_path}{folder}/")
 
     def config_reads(self) -> list[RecordedRequest]:
         # "?config" has no value, so the recorded query is empty: every GET of the bare base is a limits read.
@@ -115,6 +140,13 @@ class FakePxWeb:
         if self.config is None:
             return 404, {"Content-Type": "text/plain"}, b"not found"
         return json_answer(json.dumps(self.config))
+
+    def _listing_answer(self, folder: str) -> Answer:
+        """A folder listing as PxWeb v1 gives it: one entry per table, with the table's `updated`."""
+        entries = [{"id": f"{table.path.rpartition('/')[2]}.px", "type": "t", "text": table.title,
+                    "updated": table.updated} for table in self.tables.values()
+                   if table.path.rpartition("/")[0] == folder]
+        return json_answer(json.dumps(entries, ensure_ascii=False))
 
     def _metadata_answer(self, table: FakeTable, request: RecordedRequest) -> Answer:
         if table.metadata_override is not None:

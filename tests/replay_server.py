@@ -62,6 +62,8 @@ class ReplayServer:
                 with server._lock:
                     server.requests.append(recorded)
                 handler = server.routes.get((self.command, parts.path))
+                if handler is None and self.command == "HEAD":  # as HTTP servers do: GET's headers, no body
+                    handler = server.routes.get(("GET", parts.path))
                 if handler is None:
                     answer = (404, {"Content-Type": "text/plain"}, b"not found")
                 else:
@@ -74,6 +76,8 @@ class ReplayServer:
                         self.send_header(key, value)
                     self.send_header("Content-Length", str(len(body)))
                     self.end_headers()
+                    if self.command == "HEAD":
+                        return
                     if fault is None:
                         self.wfile.write(body)
                         return
@@ -87,6 +91,7 @@ class ReplayServer:
 
             do_GET = _serve
             do_POST = _serve
+            do_HEAD = _serve
 
             def log_message(self, *args) -> None:  # keep test output quiet
                 pass

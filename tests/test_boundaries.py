@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from sources.contract import BadQuery, Provenance, SchemaChanged, SourceAdapter, SourceUnavailable
+from sources.contract import DOCUMENT_PREFIX, BadQuery, Provenance, SchemaChanged, SourceAdapter, SourceUnavailable
 from sources.registry import build_adapter
 from sources.settings import get_settings, load_settings
 from sources.warehouse import open_warehouse
@@ -241,3 +241,17 @@ def test_failing_refresh_leaves_the_stored_boundaries_as_they_were(replay_server
     assert [outcome.status for outcome in report.outcomes] == ["failed"]
     assert {name: warehouse.read_document(name) for name in DOCUMENTS} == before
     assert "no features" in warehouse.status()["documents:boundaries"]["last_error"]
+
+
+# --- the publication check of `refresh --due` ----------------------------------------------------------------------
+
+
+def test_publication_markers_are_each_layers_last_modified_asked_with_head(replay_server, boundaries_settings):
+    serve_wfs(replay_server)
+    settings = boundaries_settings(replay_server.base)
+    adapter = build_adapter("boundaries", settings)
+    keys = [DOCUMENT_PREFIX + layer.document for layer in adapter.layers]
+    markers = adapter.publication_markers(keys)
+    assert markers == {key: "last-modified Tue, 14 Jan 2025 10:00:00 GMT" for key in keys}
+    assert {call.method for call in replay_server.requests} == {"HEAD"}
+    assert all(call.query["typeName"] for call in replay_server.requests)

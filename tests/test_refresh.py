@@ -122,8 +122,9 @@ def test_progress_events_count_series_requests_and_cells(service):
     report = service.refresh(progress=events.append)
     assert events[-1].series_done == events[-1].series_total == 3 and events[-1].fraction == 1.0
     assert [e.series_done for e in events] == sorted(e.series_done for e in events)
-    # ?config, two metadata reads, two data queries; cells = 5 regions x 6 years + 6 x 24 months x 2 contents.
-    assert events[-1].requests == report.requests == 5
+    # Two folder listings (the publication check), ?config, two metadata reads, two data queries; cells = 5 regions
+    # x 6 years + 6 x 24 months x 2 contents.
+    assert events[-1].requests == report.requests == 7
     assert events[-1].cells == report.cells == 5 * 6 + 6 * 24 * 2
     assert any("statfin.unemployed: updated" in e.message for e in events)
 

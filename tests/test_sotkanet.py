@@ -545,3 +545,25 @@ def test_a_value_sotkanet_no_longer_publishes_is_withdrawn_in_a_new_vintage_and_
     pd.testing.assert_frame_equal(then.reset_index(drop=True),
                                   published.sort_values(["region", "period"]).reset_index(drop=True))
     assert warehouse.vintages("sotkanet.population")[0].withdrawn == 1
+
+
+# --- the publication check of `refresh --due` ----------------------------------------------------------------------
+
+
+def test_publication_markers_are_each_indicators_data_updated_and_the_fetch_reuses_the_metadata(replay_server,
+                                                                                                 configure):
+    serve_sotkanet(replay_server)
+    adapter = adapter_for(configure(replay_server.base))
+    markers = adapter.publication_markers(["sotkanet.population", "sotkanet.unemployed_share"])
+    assert markers == {"sotkanet.population": "indicator 127 data-updated 2026-03-31",
+                       "sotkanet.unemployed_share": "indicator 181 data-updated 2026-03-31"}
+    assert len(replay_server.calls("GET", f"{PREFIX}indicators/127")) == 1
+    adapter.fetch(["sotkanet.population"])
+    assert len(replay_server.calls("GET", f"{PREFIX}indicators/127")) == 1  # the check's metadata, reused
+
+
+def test_an_indicator_without_data_updated_gives_no_marker(replay_server, configure):
+    undated = {key: value for key, value in POPULATION_META.items() if key != "data-updated"}
+    serve_sotkanet(replay_server, metas=(undated, UNEMPLOYED_META))
+    markers = adapter_for(configure(replay_server.base)).publication_markers(["sotkanet.population"])
+    assert markers == {"sotkanet.population": None}

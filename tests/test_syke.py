@@ -440,5 +440,26 @@ def test_three_digit_and_zero_padded_file_names(replay_server, syke_settings, da
 def test_the_request_count_includes_files_that_answered_404(replay_server, syke_settings):
     serve_syke(replay_server, files={98: alas_file(1.0)})  # Asikkala (16) answers 404
     report = refresh(syke_settings(replay_server.base), sources=["syke"], series=["syke.emissions_total"])
-    assert report.requests == 3  # the municipality list and both files, the missing one too
+    # The publication check (a HEAD of the folder), the municipality list and both files, the missing one too.
+    assert report.requests == 4
     assert len(replay_server.calls("GET")) == 3
+
+
+# --- the publication check of `refresh --due` ----------------------------------------------------------------------
+
+
+def test_publication_marker_is_the_results_folders_etag_asked_with_one_head_request(replay_server, syke_settings):
+    serve_syke(replay_server)
+    replay_server.route("GET", "/Tulokset_taso_5/", lambda request: csv_answer(
+        "listing", headers={"ETag": '"v2026-06-08"', "Last-Modified": "Mon, 08 Jun 2026 06:00:00 GMT"}))
+    adapter = syke_adapter(syke_settings(replay_server.base))
+    ids = [series.id for series in adapter.describe()]
+    markers = adapter.publication_markers(ids)
+    assert markers == {series_id: 'etag "v2026-06-08"' for series_id in ids}
+    assert [call.method for call in replay_server.requests] == ["HEAD"]  # no file was read
+
+
+def test_without_a_folder_listing_the_marker_is_unknown(replay_server, syke_settings):
+    serve_syke(replay_server)  # no route for the folder: 404
+    adapter = syke_adapter(syke_settings(replay_server.base))
+    assert set(adapter.publication_markers(["syke.emissions_total"]).values()) == {None}

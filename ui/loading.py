@@ -23,6 +23,7 @@ from indicators.formulas import Engine
 from indicators.regions import RegionRegistry, get_registry
 from sources.settings import Settings, get_settings
 from sources.snapshot import seed_warehouse
+from sources.status import failed_last, status_report
 from sources.warehouse import Vintage, Warehouse, WarehouseReadOnly, open_warehouse
 from ui.i18n import t
 
@@ -229,11 +230,6 @@ def freshness() -> Freshness:
                  if entry.get("last_success") and entry.get("source") != "snapshot"]
     failed = sorted(series for series, entry in status.items() if failed_last(entry))
     return Freshness(max(successes) if successes else None, failed)
-
-
-def failed_last(entry: dict[str, Any]) -> bool:
-    """Whether a series' latest fetch failed (wholly or in part) after its last success: its data is stale."""
-    return bool(entry.get("last_error")) and entry.get("last_error_at", "") >= (entry.get("last_success") or "")
 
 
 @dataclass
