@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The two commands of Tiedolla (see README):
-#   ./tiedolla.sh run    create the Python environment when missing and start the app on the bundled snapshot
-#   ./tiedolla.sh test   set up everything the tests need (Python packages, Debian's Chromium and PostgreSQL) and run
-#                        all tests
+#   ./tiedolla.sh run    create the Python environment when missing and start the app on the bundled snapshot (and
+#                        the refresh worker beside it when config.toml says `[refresh] auto = true`)
+#   ./tiedolla.sh test   set up everything the tests need (Python packages, Debian's Chromium, PostgreSQL and nginx)
+#                        and run all tests
 # Works on a fresh Debian/Ubuntu machine with Python 3.11+, offline except for the package registries.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -55,11 +56,26 @@ ensure_postgresql() {
   fi
 }
 
+# The deployment test puts nginx in front of two app replicas, as deploy/nginx.conf does in production.
+ensure_nginx() {
+  if [ ! -x /usr/sbin/nginx ]; then
+    apt_install nginx
+  fi
+}
+
 case "${1:-}" in
   run)
     shift
     ensure_venv
     ensure_requirements requirements.txt
+    if "$VENV/bin/python" -m sources worker --auto-enabled; then
+      # The worker refreshes what is due on the configured schedule; it stops with the app.
+      "$VENV/bin/python" -m sources worker &
+      worker=$!
+      trap 'kill -TERM "$worker" 2>/dev/null; wait "$worker" 2>/dev/null' EXIT
+      "$VENV/bin/python" -m ui.serve --server.headless true "$@"
+      exit $?
+    fi
     exec "$VENV/bin/python" -m ui.serve --server.headless true "$@"
     ;;
   test)
@@ -68,6 +84,7 @@ case "${1:-}" in
     ensure_requirements requirements-dev.txt
     ensure_chromium
     ensure_postgresql
+    ensure_nginx
     if [ "$#" -gt 0 ]; then
       exec "$VENV/bin/python" -m pytest "$@"
     fi
