@@ -9,11 +9,13 @@ import streamlit as st
 
 from indicators.catalogue import CatalogueError
 from sources.settings import ConfigError
-from sources.warehouse import SchemaOutdated, WarehouseError, describe_location
+from sources.warehouse import SchemaOutdated, WarehouseError, WarehouseUnavailable, describe_location
 from ui import loading
 from ui.format import date_label
 from ui.i18n import LANGUAGES, pick, set_language, t
 from ui.state import LANGUAGE_LABELS, benchmark_options, escape_markdown, option_labels
+
+RECONNECT_CHECK_S = 5  # how often a page that lost the warehouse asks whether it is back
 
 st.set_page_config(page_title="Tiedolla", page_icon="📊", layout="wide")
 
@@ -116,9 +118,7 @@ def main() -> None:
                    message=str(exc)), icon=":material/database:")
         st.stop()
     except WarehouseError as exc:  # unreachable database, unreadable folder: say where and what to check
-        st.error(t("error.warehouse_unavailable", location=describe_location(settings.warehouse_location),
-                   message=str(exc)), icon=":material/database:")
-        st.stop()
+        warehouse_down(settings, exc)
     except Exception as exc:  # the app must still explain itself when the bundled data cannot be read
         st.error(t("error.warehouse", message=str(exc)))
         st.stop()
@@ -140,14 +140,33 @@ def main() -> None:
     theme_ids = {theme.id for theme in catalogue.themes}
     st.session_state["_theme_pages"] = dict(zip((theme.id for theme in catalogue.themes), themes))
     st.session_state["_theme_id"] = page.url_path if page.url_path in theme_ids else None
-    vintage_caption()
-    freshness = loading.freshness()
-    st.sidebar.caption(t("sidebar.data_as_of", date=date_label(freshness.last_success)) if freshness.last_success
-                       else t("sidebar.snapshot_only"))
-    if freshness.failed_series:
-        st.sidebar.warning(t("sidebar.stale", count=len(freshness.failed_series)), icon=":material/warning:")
-    st.sidebar.caption(t("sidebar.footer"))
-    page.run()
+    try:  # the database can go away between any two reads of a run
+        vintage_caption()
+        freshness = loading.freshness()
+        st.sidebar.caption(t("sidebar.data_as_of", date=date_label(freshness.last_success))
+                           if freshness.last_success else t("sidebar.snapshot_only"))
+        if freshness.failed_series:
+            st.sidebar.warning(t("sidebar.stale", count=len(freshness.failed_series)), icon=":material/warning:")
+        st.sidebar.caption(t("sidebar.footer"))
+        page.run()
+    except WarehouseUnavailable as exc:
+        warehouse_down(settings, exc)
+
+
+def warehouse_down(settings, exc: Exception) -> None:
+    """The warehouse cannot be reached: say where and what to check, and come back by itself once it answers
+    again (a database restart, a network break), without the reader reloading the page."""
+    st.error(t("error.warehouse_unavailable", location=describe_location(settings.warehouse_location),
+               message=str(exc)), icon=":material/database:")
+    st.caption(t("error.warehouse_retry", seconds=RECONNECT_CHECK_S))
+
+    @st.fragment(run_every=RECONNECT_CHECK_S)
+    def reconnect() -> None:
+        if loading.warehouse_reachable():
+            st.rerun()
+
+    reconnect()
+    st.stop()
 
 
 main()

@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from ui import loading, views
-from ui.format import date_label
+from ui.format import date_label, moment_label
 from ui.i18n import pick, t
 
 st.title(t("about.title"))
@@ -71,7 +71,43 @@ for name, config in settings.sources.items():
 
 st.header(t("about.refresh"), divider="gray")
 st.write(t("about.refresh_help"))
-if st.button(t("about.refresh_button"), icon=":material/refresh:"):
+health = loading.refresh_status()
+vintage, run, worker = health["last_vintage"], health["last_run"], health["worker"]
+lines = [t("about.health.vintage", vintage=vintage["id"], date=moment_label(vintage["created_at"]))
+         if vintage else t("about.health.no_vintage")]
+if run:
+    lines.append(t(f"about.health.run_{'ok' if run['ok'] else 'failed'}", date=moment_label(run["finished_at"]),
+                   trigger=t(f"about.health.trigger.{run['trigger']}"), checked=run["checked"], due=run["due"],
+                   fetched=run["fetched"], requests=run["requests"], failed=len(run["failed"])))
+else:
+    lines.append(t("about.health.no_run"))
+if worker and worker.get("state") == "waiting" and worker.get("next_run"):
+    lines.append(t("about.health.next_run", date=moment_label(worker["next_run"])))
+else:
+    lines.append(t("about.health.no_worker"))
+st.markdown("\n".join(f"- {line}" for line in lines))
+if health["failed_series"]:
+    st.warning(t("about.health.failed", count=len(health["failed_series"])))
+    titles = {series.id: series.title for source in loading.settings().sources.values() for series in source.series}
+    titles.update({series_id: meta["info"].title for series_id, meta in metadata.items()})
+    st.dataframe(pd.DataFrame([{
+        t("about.series"): (pick(titles[entry["series"]]) + f" ({entry['series']})"
+                            if entry["series"] in titles else entry["series"]),
+        t("about.health.failed_at"): date_label(entry["failed_at"]),
+        t("about.last_success"): date_label(entry["last_success"]),
+        t("about.last_error"): loading.error_text(status.get(entry["series"], {})),
+    } for entry in health["failed_series"]]), hide_index=True, width="stretch")
+
+permission = loading.refresh_permission()
+if permission == "off":
+    st.caption(t("about.refresh_off"))
+elif permission == "no_login":
+    st.caption(t("about.refresh_no_login"))
+elif permission == "login":
+    st.caption(t("about.refresh_login_help"))
+    if st.button(t("about.login"), icon=":material/login:"):
+        st.login()
+elif st.button(t("about.refresh_button"), icon=":material/refresh:"):
     bar = st.progress(0.0, text=t("about.refresh_starting"))
 
     def show_progress(event) -> None:
@@ -81,6 +117,9 @@ if st.button(t("about.refresh_button"), icon=":material/refresh:"):
 
     try:
         report = loading.run_refresh(progress=show_progress)
+    except loading.WarehouseBusy:
+        bar.empty()
+        st.info(t("about.refresh_busy"))
     except Exception as exc:  # a broken configuration and the like: say it, the warehouse is untouched
         st.error(t("about.refresh_failed", message=str(exc)))
     else:
@@ -95,3 +134,7 @@ if st.button(t("about.refresh_button"), icon=":material/refresh:"):
             t("about.status"): t(f"about.status.{outcome.status}"), t("about.new"): outcome.new,
             t("about.changed"): outcome.changed, t("about.reason"): outcome.reason,
         } for outcome in report.outcomes]), hide_index=True, width="stretch")
+if permission == "allowed" and loading.settings().refresh.require_login:
+    st.caption(t("about.signed_in", name=str(st.user.get("name") or st.user.get("email") or "")))
+    if st.button(t("about.logout"), icon=":material/logout:"):
+        st.logout()

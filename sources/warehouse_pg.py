@@ -304,7 +304,11 @@ class PostgresWarehouse(Warehouse):
                 with connection.transaction():
                     yield connection
         except PoolTimeout:
-            self._connect().close()  # raises WarehouseUnavailable with libpq's reason when the server is gone
+            try:
+                self._connect().close()  # raises WarehouseUnavailable with libpq's reason when the server is gone
+            except WarehouseUnavailable:
+                self.close()  # a fresh pool once the server is back, not one still in its reconnect backoff
+                raise
             raise self._unavailable(f"no pooled connection became free within {self.connect_timeout_s:g} s "
                                     f"(all {POOL_MAX} are busy)") from None
         except (pg_errors.InsufficientPrivilege, pg_errors.ReadOnlySqlTransaction) as exc:
@@ -315,6 +319,7 @@ class PostgresWarehouse(Warehouse):
                 f"The PostgreSQL warehouse at {self.location} did not complete the operation: "
                 f"{self._scrub(' '.join(str(exc).split()))}. Nothing was changed; try again.") from None
         except psycopg.OperationalError as exc:
+            self.close()  # the server went away (restart, network): the next call opens a fresh pool and probes
             raise self._unavailable(str(exc)) from None
 
     # --- messages ---------------------------------------------------------------------------------------------------

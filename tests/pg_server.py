@@ -141,6 +141,14 @@ class PostgresServer:
 
     # --- lifetime -----------------------------------------------------------------------------------------------
 
+    def pause(self) -> None:
+        """Stop the server as a crash or a restart would, keeping its data (resume() starts it again)."""
+        self._run("pg_ctl", "stop", "-D", str(self.data_dir), "-m", "immediate", "-w")
+
+    def resume(self) -> None:
+        self._run("pg_ctl", "start", "-w", "-t", "60", "-D", str(self.data_dir), "-l", str(self.log_file),
+                  "-o", f"{SERVER_OPTIONS} -k {self.root}")
+
     def stop(self) -> None:
         if self._stopped:
             return

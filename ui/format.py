@@ -7,11 +7,11 @@ Numbers round half up from the decimal form a reader sees (8.05 -> 8.1), as stat
 from __future__ import annotations
 
 import math
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
-from babel.dates import format_date
+from babel.dates import format_date, format_time
 from babel.numbers import get_decimal_symbol, get_group_symbol
 
 from ui.i18n import BABEL_LOCALES, DEFAULT_LANGUAGE, current_language, t
@@ -126,6 +126,18 @@ def date_label(iso: str | None, lang: str | None = None) -> str:
     except ValueError:
         return str(iso)
     return format_date(parsed, "short", locale=BABEL_LOCALES[language_or_default(lang)])
+
+
+def moment_label(iso: str | None, lang: str | None = None) -> str:
+    """An ISO timestamp -> a local date and time (2.12.2026 6.00), in the timestamp's own offset; unknown -> a dash."""
+    if not iso:
+        return MISSING
+    try:
+        parsed = datetime.fromisoformat(str(iso))
+    except ValueError:
+        return str(iso)
+    locale = BABEL_LOCALES[language_or_default(lang)]
+    return f"{date_label(iso, lang)} {format_time(parsed, 'short', locale=locale)}"
 
 
 def language_or_default(lang: str | None) -> str:

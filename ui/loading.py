@@ -24,7 +24,7 @@ from indicators.regions import RegionRegistry, get_registry
 from sources.settings import Settings, get_settings
 from sources.snapshot import seed_warehouse
 from sources.status import failed_last, status_report
-from sources.warehouse import Vintage, Warehouse, WarehouseReadOnly, open_warehouse
+from sources.warehouse import Vintage, Warehouse, WarehouseBusy, WarehouseReadOnly, open_warehouse  # noqa: F401 - WarehouseBusy: pages catch it
 from ui.i18n import t
 
 log = logging.getLogger(__name__)
@@ -95,6 +95,18 @@ def latest_version() -> int:
     version = warehouse().latest_vintage_id()
     _version_memo[location] = (time.monotonic(), version)
     return version
+
+
+def warehouse_reachable() -> bool:
+    """Whether the warehouse answers again (after a lost database connection); the next read is then fresh."""
+    from sources.warehouse import WarehouseError
+
+    try:
+        version = warehouse().latest_vintage_id()
+    except WarehouseError:
+        return False
+    _version_memo[settings().warehouse_location] = (time.monotonic(), version)
+    return True
 
 
 def pinned_version() -> int | None:
@@ -298,13 +310,40 @@ def error_text(entry: dict[str, Any]) -> str:
 
 
 def run_refresh(progress=None, sources: list[str] | None = None):
-    """Fetch every configured live source into the warehouse (sources.refresh) and drop cached frames."""
+    """Fetch every configured live source into the warehouse (sources.refresh) and drop cached frames. Does not wait
+    for a refresh running elsewhere (the worker, the command line, another replica): WarehouseBusy at once."""
     from sources.refresh import refresh
 
-    report = refresh(settings(), sources=sources, progress=progress)
+    report = refresh(settings(), sources=sources, progress=progress, trigger="app", lock_timeout_s=0)
     st.cache_data.clear()
     _version_memo.clear()
     return report
+
+
+def refresh_status() -> dict[str, Any]:
+    """`python -m sources status` for the About page: last vintage, last run, failed series, next run."""
+    return status_report(warehouse())
+
+
+def login_configured() -> bool:
+    """Whether Streamlit's st.login has an identity provider ([auth] in .streamlit/secrets.toml)."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # noqa: BLE001 - no secrets file at all, or an unreadable one: no login
+        return False
+
+
+def refresh_permission() -> str:
+    """Who may press "Refresh now" here: "allowed"; "login" (sign in first); "off" (`refresh.allow_from_app` is
+    false: a public deployment, refreshed by the worker); "no_login" (a login is required but none is configured)."""
+    config = settings().refresh
+    if not config.allow_from_app:
+        return "off"
+    if not config.require_login:
+        return "allowed"
+    if not login_configured():
+        return "no_login"
+    return "allowed" if st.user.get("is_logged_in", False) else "login"
 
 
 _BOUNDARY_DOCUMENT = "boundaries_municipalities.geojson"
