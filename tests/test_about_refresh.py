@@ -7,7 +7,6 @@ interface, in the form the refresh engine writes them (the engine itself is test
 
 from __future__ import annotations
 
-import pytest
 
 from sources.refresh import FAILED, UNCHANGED, RefreshReport, SeriesOutcome
 from sources.settings import get_settings, load_settings

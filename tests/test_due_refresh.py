@@ -18,7 +18,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sources.refresh import CURRENT, FAILED, UPDATED
-from sources.settings import load_settings
 from sources.status import status_report
 from tests.pxweb_fake import REPO_ROOT, cell_value
 from tests.test_refresh import SERIES, UNEMPLOYMENT_IDS, Service
