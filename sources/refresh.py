@@ -38,7 +38,7 @@ from sources.registry import build_adapters
 from sources.schedule import fastest_rhythm, refetch_after
 from sources.settings import ConfigError, Settings
 from sources.status import RUN_RECORD, failed_last
-from sources.warehouse import Warehouse, WarehouseError, open_warehouse
+from sources.warehouse import HeldLock, Warehouse, WarehouseError, open_warehouse
 
 SNAPSHOT_KIND = "snapshot"  # the bundled data; the app seeds from it separately, so refresh skips it unless named
 UPDATED, UNCHANGED, FAILED = "updated", "unchanged", "failed"
@@ -207,20 +207,21 @@ def refresh(
         with open_warehouse(settings.warehouse_location) as warehouse:
             warehouse.check_schema()
             tracker.emit("Waiting for the warehouse")
-            with warehouse.refresh_lock(timeout):
+            with warehouse.refresh_lock(timeout) as lock:
                 tracker.emit("Starting refresh")
                 rhythms = _rhythms(settings) if due else {}
                 for adapter, series_ids in work:
                     if stop is not None and stop.is_set():
                         report.stopped = True
                         break
+                    lock.verify()
                     documents = with_documents and _has_documents(adapter)
                     keys = series_ids + [DOCUMENT_PREFIX + name for name in _document_names(adapter, documents)]
                     markers = _markers(adapter, keys, tracker)
                     wanted = _due(adapter, keys, markers, warehouse, rhythms, tracker) if due else keys
                     report.due += len(wanted)
                     _refresh_series(adapter, [key for key in series_ids if key in wanted], warehouse, tracker,
-                                    stop)
+                                    stop, lock)
                     if documents and any(key.startswith(DOCUMENT_PREFIX) for key in wanted):
                         _refresh_documents(adapter, warehouse, tracker)
                     _remember_markers(warehouse, report, adapter.name, markers)
@@ -346,7 +347,7 @@ def _plan(adapters: dict, series: list[str] | None) -> list[tuple[object, list[s
 
 
 def _refresh_series(adapter, series_ids: list[str], warehouse: Warehouse, tracker: _Tracker,
-                    stop: threading.Event | None = None) -> None:
+                    stop: threading.Event | None = None, lock: HeldLock | None = None) -> None:
     if not series_ids:
         return
     batches = adapter.fetch_batches(series_ids) if hasattr(adapter, "fetch_batches") else [[i] for i in series_ids]
@@ -354,6 +355,8 @@ def _refresh_series(adapter, series_ids: list[str], warehouse: Warehouse, tracke
         if stop is not None and stop.is_set():
             tracker.report.stopped = True
             return
+        if lock is not None:
+            lock.verify()  # a lost lock stops the refresh before it fetches and writes more
         tracker.emit(f"{adapter.name}: fetching {', '.join(batch)}")
         try:
             fetched = adapter.fetch(series_ids=batch, progress=tracker.adapter_progress)

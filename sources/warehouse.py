@@ -196,9 +196,10 @@ class Warehouse(ABC):
     # locking, schema, moving
     @abstractmethod
     @contextmanager
-    def refresh_lock(self, timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> Iterator[None]:
+    def refresh_lock(self, timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> Iterator[HeldLock]:
         """Held for a whole refresh: one refresh at a time per warehouse, across processes and machines.
-        Waits up to `timeout_s`, then raises WarehouseBusy."""
+        Waits up to `timeout_s`, then raises WarehouseBusy. The refresh calls `verify()` on what it yields before
+        each batch: a lock that can be lost (a database session that broke) then stops the refresh."""
 
     def migrate(self) -> list[str]:
         """Bring the stored schema up to date; returns the migrations applied (none for a store without one)."""
@@ -231,6 +232,13 @@ class Warehouse(ABC):
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+
+class HeldLock:
+    """A held refresh lock. This one cannot be lost while its process lives (a file lock)."""
+
+    def verify(self) -> None:
+        """Raise WarehouseError when the lock is no longer held."""
 
 
 # --- choosing a backend -------------------------------------------------------------------------------------------

@@ -44,6 +44,7 @@ from sources.warehouse import (
     DEFAULT_LOCK_TIMEOUT_S,
     DOCUMENT_PREFIX,
     RUN_PREFIX,
+    HeldLock,
     HISTORY_COLUMNS,
     KEYS,
     SeriesDump,
@@ -459,7 +460,7 @@ class LocalWarehouse(Warehouse):
     # --- refresh lock -------------------------------------------------------------------------------------------
 
     @contextmanager
-    def refresh_lock(self, timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> Iterator[None]:
+    def refresh_lock(self, timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> Iterator[HeldLock]:
         self.root.mkdir(parents=True, exist_ok=True)
         path = self.root / ".refresh.lock"
         with open(path, "a+") as handle:
@@ -481,7 +482,7 @@ class LocalWarehouse(Warehouse):
                 handle.truncate()
                 handle.write(f"pid {os.getpid()} on {socket.gethostname()} since {now_iso()}")
                 handle.flush()
-                yield
+                yield HeldLock()
             finally:
                 handle.seek(0)
                 handle.truncate()

@@ -79,6 +79,7 @@ from sources.warehouse import (
     DEFAULT_LOCK_TIMEOUT_S,
     DOCUMENT_PREFIX,
     RUN_PREFIX,
+    HeldLock,
     HISTORY_COLUMNS,
     KEYS,
     SchemaOutdated,
@@ -179,6 +180,24 @@ def migration_files() -> list[tuple[int, str, Path]]:
 
 
 # --- small conversions ----------------------------------------------------------------------------------------------
+
+
+class _SessionLock(HeldLock):
+    """The advisory lock lives as long as its session: if the connection breaks (a database restart, a network
+    cut, an administrator ending the session), another refresh may take the lock, so this one must stop."""
+
+    def __init__(self, connection: psycopg.Connection, location: str) -> None:
+        self.connection = connection
+        self.location = location
+
+    def verify(self) -> None:
+        try:
+            self.connection.execute("SELECT 1")
+        except psycopg.Error:
+            raise WarehouseError(
+                f"The refresh lost its lock on the PostgreSQL warehouse at {self.location}: the database session "
+                "holding it ended. The refresh stops here so that it cannot overlap another one; every series "
+                "written so far is kept, and the next run fetches the rest.") from None
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -706,7 +725,7 @@ class PostgresWarehouse(Warehouse):
     # --- refresh lock -----------------------------------------------------------------------------------------------
 
     @contextmanager
-    def refresh_lock(self, timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> Iterator[None]:
+    def refresh_lock(self, timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> Iterator[HeldLock]:
         """A session-level advisory lock on a connection of its own, held for the whole refresh; it is released
         when the refresh ends or its process dies (the connection closes)."""
         holder = f"{APPLICATION_NAME} refresh, pid {os.getpid()} on {socket.gethostname()}"[:63]
@@ -722,9 +741,9 @@ class PostgresWarehouse(Warehouse):
                         "finished.")
                 time.sleep(LOCK_POLL_S)
             try:
-                yield
+                yield _SessionLock(connection, self.location)
             finally:
-                if not connection.closed:
+                if not connection.closed and not connection.broken:
                     connection.execute("SELECT pg_advisory_unlock(%s, %s)", (LOCK_NAMESPACE, REFRESH_LOCK))
         except psycopg.OperationalError as exc:
             raise self._unavailable(str(exc)) from None

@@ -156,3 +156,35 @@ def test_two_refreshes_at_once_share_the_hosts_rate_limit_and_get_no_429(service
     times = sorted(request.at for request in service.fake.server.calls() if request.at >= started)
     assert len(times) >= 10  # both did their work: limits, metadata and data, twice
     assert max(sum(1 for moment in times if first <= moment < first + 2.0) for first in times) <= 4
+
+
+# --- a lost lock -------------------------------------------------------------------------------------------------
+
+
+def test_a_refresh_whose_postgresql_lock_session_ends_stops_before_its_next_batch(replay_server, tmp_path,
+                                                                                  monkeypatch, postgres_server,
+                                                                                  postgres_url):
+    monkeypatch.setenv("TIEDOLLA_WAREHOUSE_URL", postgres_url)
+    service = Service(replay_server, tmp_path, monkeypatch)
+    service.population.delay_s = 1.0  # the first batch's data query is slow enough to end the lock's session
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        try:
+            outcome["report"] = service.refresh()
+        except Exception as exc:  # noqa: BLE001 - the test inspects it
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not service.fake.posts(service.population) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    dbname = postgres_url.split("@/", 1)[1].split("?", 1)[0]
+    postgres_server.execute(  # as an administrator or a database restart would
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        f"WHERE application_name LIKE 'tiedolla refresh%' AND datname = '{dbname}'")
+    thread.join(timeout=60)
+    assert "lost its lock" in str(outcome.get("error")), outcome
+    assert service.fake.posts(service.unemployment) == []  # the next batch was not fetched
+    assert service.warehouse.series_ids() == ["statfin.population"]  # what was fetched under the lock is kept
