@@ -60,7 +60,7 @@ def test_the_last_run_failed_series_and_the_next_scheduled_run_are_shown():
     record_failed_worker_run()
     at = about_page()
     text = page_text(at)
-    assert ("Viimeisin päivitys 2.12.2026 4.00 (ajastettu): tarkistettiin 3 tietosarjaa, 2 oli päivitettävissä, "
+    assert ("Viimeisin päivitys 2.12.2026 6.00 (ajastettu): tarkistettiin 3 tietosarjaa, 2 oli päivitettävissä, "
             "1 haettiin, 3 pyyntöä; 2 epäonnistui.") in text
     assert "Seuraava ajastettu päivitys: 3.12.2026 6.00." in text
     assert "2 tietosarjan viimeisin haku epäonnistui" in text

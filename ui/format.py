@@ -10,6 +10,7 @@ import math
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
 from babel.numbers import get_decimal_symbol, get_group_symbol
@@ -128,16 +129,22 @@ def date_label(iso: str | None, lang: str | None = None) -> str:
     return format_date(parsed, "short", locale=BABEL_LOCALES[language_or_default(lang)])
 
 
+FINNISH_TIME = ZoneInfo("Europe/Helsinki")  # readers are in Finland; servers often run on UTC
+
+
 def moment_label(iso: str | None, lang: str | None = None) -> str:
-    """An ISO timestamp -> a local date and time (2.12.2026 6.00), in the timestamp's own offset; unknown -> a dash."""
+    """An ISO timestamp -> date and time in Finnish time (2.12.2026 6.00), whatever the server's zone; unknown -> a
+    dash. A timestamp without an offset is shown as it is."""
     if not iso:
         return MISSING
     try:
         parsed = datetime.fromisoformat(str(iso))
     except ValueError:
         return str(iso)
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(FINNISH_TIME)
     locale = BABEL_LOCALES[language_or_default(lang)]
-    return f"{date_label(iso, lang)} {format_time(parsed, 'short', locale=locale)}"
+    return f"{date_label(parsed.isoformat(), lang)} {format_time(parsed, 'short', locale=locale)}"
 
 
 def language_or_default(lang: str | None) -> str:
