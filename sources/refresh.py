@@ -224,6 +224,9 @@ def refresh(
                                     stop, lock)
                     if documents and any(key.startswith(DOCUMENT_PREFIX) for key in wanted):
                         _refresh_documents(adapter, warehouse, tracker)
+                    elif documents:
+                        tracker.finished(SeriesOutcome(adapter.name, f"documents:{adapter.name}", CURRENT,
+                                                       reason="not published since last fetch"))
                     _remember_markers(warehouse, report, adapter.name, markers)
                 report.finished_at = now_iso()
                 warehouse.record_run(RUN_RECORD, report.record(trigger))

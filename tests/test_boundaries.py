@@ -255,3 +255,29 @@ def test_publication_markers_are_each_layers_last_modified_asked_with_head(repla
     assert markers == {key: "last-modified Tue, 14 Jan 2025 10:00:00 GMT" for key in keys}
     assert {call.method for call in replay_server.requests} == {"HEAD"}
     assert all(call.query["typeName"] for call in replay_server.requests)
+
+
+def test_due_refresh_fetches_the_layers_only_when_their_last_modified_changes(replay_server, boundaries_settings):
+    from sources.refresh import CURRENT, UPDATED, refresh
+
+    modified = {"value": "Tue, 14 Jan 2025 10:00:00 GMT"}
+    serve_wfs(replay_server)
+    answer = replay_server.routes[("GET", WFS_PATH)]
+
+    def dated(request):
+        status, headers, body = answer(request)
+        return status, {**headers, "Last-Modified": modified["value"]}, body
+
+    replay_server.route("GET", WFS_PATH, dated)
+    settings = boundaries_settings(replay_server.base)
+    first = refresh(settings, sources=["boundaries"], due=True)
+    assert [(o.series, o.status) for o in first.outcomes] == [("documents:boundaries", UPDATED)]
+
+    gets = len(replay_server.calls("GET", WFS_PATH))
+    second = refresh(settings, sources=["boundaries"], due=True)
+    assert [(o.series, o.status) for o in second.outcomes] == [("documents:boundaries", CURRENT)]
+    assert len(replay_server.calls("GET", WFS_PATH)) == gets  # only HEAD requests this time
+
+    modified["value"] = "Wed, 14 Jan 2026 10:00:00 GMT"  # the publisher's new boundaries
+    third = refresh(settings, sources=["boundaries"], due=True)
+    assert [(o.series, o.status) for o in third.outcomes] == [("documents:boundaries", UPDATED)]
