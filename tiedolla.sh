@@ -56,7 +56,7 @@ ensure_postgresql() {
   fi
 }
 
-# The deployment test puts nginx in front of two app replicas, as deploy/nginx.conf does in production.
+# The deployment test puts nginx in front of two app replicas, with deploy/nginx/tiedolla.conf.template as in production.
 ensure_nginx() {
   if [ ! -x /usr/sbin/nginx ]; then
     apt_install nginx
@@ -88,8 +88,10 @@ case "${1:-}" in
     if [ "$#" -gt 0 ]; then
       exec "$VENV/bin/python" -m pytest "$@"
     fi
-    # Every test on the local store (the warehouse and browser-round tests cover PostgreSQL too), then every test
-    # but the browser ones again with each test's warehouse in a fresh PostgreSQL database.
+    # The linter first (rules in pyproject.toml), then every test on the local store (the warehouse and browser-round
+    # tests cover PostgreSQL too), then every test but the browser ones again with each test's warehouse in a fresh
+    # PostgreSQL database.
+    "$VENV/bin/ruff" check .
     "$VENV/bin/python" -m pytest
     echo "--- the same tests with the warehouse in PostgreSQL (TIEDOLLA_TEST_BACKEND=postgres) ---"
     TIEDOLLA_TEST_BACKEND=postgres exec "$VENV/bin/python" -m pytest -m "not browser" -q

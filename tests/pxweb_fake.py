@@ -18,9 +18,9 @@ import json
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from tests.replay_server import Answer, RecordedRequest, ReplayServer, json_answer
 
@@ -105,7 +105,8 @@ class FakePxWeb:
         self.server.route("GET", url_path, self._limited(lambda request: self._metadata_answer(table, request)))
         self.server.route("POST", url_path, self._limited(lambda request: self._data_answer(table, request)))
         folder = table.path.rpartition("/")[0]
-        self.server.route("GET", f"{self.base_path}{folder}/", self._limited(lambda request: self._listing_answer(folder)))
+        self.server.route("GET", f"{self.base_path}{folder}/",
+                          self._limited(lambda request: self._listing_answer(folder)))
         return table
 
     def _limited(self, handler):
@@ -285,10 +286,10 @@ def pxweb_config(base_url: str, series: list[dict], name: str = "statfin", **opt
         "backoff_base_s": 0.01,
         **options,
     }
-    lines = [f"[sources.{name}]"] + [f"{key} = {_toml(value)}" for key, value in settings.items()]
+    lines = [f"[sources.{name}]"] + [f"{key} = {toml_value(value)}" for key, value in settings.items()]
     for entry in series:
         lines.append(f"\n[[sources.{name}.series]]")
-        lines += [f"{key} = {_toml(value)}" for key, value in entry.items()]
+        lines += [f"{key} = {toml_value(value)}" for key, value in entry.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -298,7 +299,8 @@ def series_entry(series_id: str, **keys) -> dict:
     return entry
 
 
-def _toml(value) -> str:
+def toml_value(value) -> str:
+    """A value as TOML text (strings, numbers, booleans, lists and inline tables), for test config files."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):
@@ -306,7 +308,8 @@ def _toml(value) -> str:
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, list):
-        return "[" + ", ".join(_toml(item) for item in value) + "]"
+        return "[" + ", ".join(toml_value(item) for item in value) + "]"
     if isinstance(value, dict):
-        return "{ " + ", ".join(f"{json.dumps(k, ensure_ascii=False)} = {_toml(v)}" for k, v in value.items()) + " }"
+        pairs = (f"{json.dumps(key, ensure_ascii=False)} = {toml_value(item)}" for key, item in value.items())
+        return "{ " + ", ".join(pairs) + " }"
     raise TypeError(value)
