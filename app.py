@@ -1,6 +1,7 @@
 """Tiedolla: the app frame. Page config, the shared sidebar (language, municipalities, benchmark), navigation.
 
-No data logic here: the pages render, `ui.loading` loads. Run with `streamlit run app.py` (see README).
+No data logic here: the pages render, `ui.loading` loads. Start it with `./tiedolla.sh run` (`python -m ui.serve`;
+see README for why not a bare `streamlit run app.py`).
 """
 
 from __future__ import annotations

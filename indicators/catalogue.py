@@ -153,7 +153,8 @@ class Theme(BaseModel):
         known = {sub.id for sub in self.sub_areas}
         for indicator in self.indicators:
             if indicator.sub_area not in known:
-                raise ValueError(f"indicator '{indicator.id}': sub_area '{indicator.sub_area}' is not one of {sorted(known)}")
+                raise ValueError(
+                    f"indicator '{indicator.id}': sub_area '{indicator.sub_area}' is not one of {sorted(known)}")
             indicator.theme = self.id
         return self
 

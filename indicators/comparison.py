@@ -14,8 +14,6 @@ import pandas as pd
 from indicators.catalogue import Indicator
 from indicators.statistics import byar_interval, compare_to_benchmark, quintiles, small_number, wilson_interval
 
-METHODS = ("wilson", "byar", "quintile")
-
 
 def interval_method(indicator: Indicator, rows: pd.DataFrame) -> str:
     has_counts = rows["numerator"].notna().any() and rows["denominator"].notna().any()

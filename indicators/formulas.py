@@ -15,7 +15,7 @@ confidence intervals) and `origin` (the series ids that gave each value, for pro
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd

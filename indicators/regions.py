@@ -24,7 +24,6 @@ import pandas as pd
 RAW_DIR = Path(__file__).resolve().parent.parent / "data" / "raw"
 KEY_FILE = RAW_DIR / "region-keys" / "municipality_key_2026.csv"
 COUNTRY = "SSS"
-LEVELS = ("municipality", "subregion", "region", "wellbeing_county", "municipality_group", "country")
 LEVEL_PREFIX = {"KU": "municipality", "SK": "subregion", "MK": "region", "HV": "wellbeing_county",
                 "KR": "municipality_group", "SSS": "country"}
 # An aggregate is computed only when members covering this share of the member municipalities have a value;
@@ -215,7 +214,8 @@ def carry_to_current(frame: pd.DataFrame, measure: str, weights: pd.DataFrame | 
     return result.astype({"series": "string", "region": "string", "period": "string", "value": "float64"})
 
 
-def aggregate_counts(frame: pd.DataFrame, area_codes: list[str], registry: RegionRegistry | None = None) -> pd.DataFrame:
+def aggregate_counts(frame: pd.DataFrame, area_codes: list[str],
+                     registry: RegionRegistry | None = None) -> pd.DataFrame:
     """Sum municipal counts into the given areas per series and period (see AGGREGATE_MIN_COVERAGE).
 
     Only for count series; rates are formed afterwards from the summed numerator and denominator.

@@ -10,7 +10,7 @@ streamlit.
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,7 +24,6 @@ Z_95 = 1.959964
 # 48 % at 1 event; see tests/test_statistics.py) and the intervals become so wide that rankings mean little.
 SMALL_NUMBER_THRESHOLD = 10
 
-Polarity = Literal["higher_better", "lower_better", "neutral"]
 POLARITIES: tuple[str, ...] = ("higher_better", "lower_better", "neutral")
 
 # Results of compare_to_benchmark. "higher"/"lower" are used instead of "better"/"worse" when the indicator has no

@@ -111,8 +111,8 @@ st.caption(t(f"compare.method.{method}") + " " + (t("compare.small_note") if com
 st.caption(source)
 
 summaries = [
-    narrative.comparison_text(row.name, name_in_sentence, row.value, benchmark_name, benchmark_value, unit, indicator.decimals,
-                              row.status if method != "quintile" else "not_compared")
+    narrative.comparison_text(row.name, name_in_sentence, row.value, benchmark_name, benchmark_value, unit,
+                              indicator.decimals, row.status if method != "quintile" else "not_compared")
     for row in comparison.itertuples()
 ]
 st.markdown("\n".join(f"- {text}" for text in summaries[:12]))
@@ -126,8 +126,8 @@ views.export_buttons(comparison_chart, comparison.drop(columns=["region"]).renam
 st.header(t("compare.ranking_title"), divider="gray")
 ranks = ranking(table, indicator, municipalities, period)
 for row in ranks.head(12).itertuples():
-    st.markdown("- " + narrative.ranking_text(names[row.region], name_in_sentence, row.value, row.position, row.total, unit,
-                                              indicator.decimals))
+    st.markdown("- " + narrative.ranking_text(names[row.region], name_in_sentence, row.value, row.position, row.total,
+                                              unit, indicator.decimals))
 
 # --- trend ----------------------------------------------------------------------------------------------------
 st.header(t("compare.trend_title"), divider="gray")
@@ -160,8 +160,8 @@ views.export_buttons(trend_chart, trend[["name", "region", "period", "value"]],
 for code in municipalities[:4]:
     own = trend[trend["region"] == code].sort_values("period")
     if len(own) >= 2:
-        st.markdown("- " + narrative.trend_text(names[code], name_in_sentence, own["period"].iloc[0], own["value"].iloc[0],
-                                                own["period"].iloc[-1], own["value"].iloc[-1],
+        st.markdown("- " + narrative.trend_text(names[code], name_in_sentence, own["period"].iloc[0],
+                                                own["value"].iloc[0], own["period"].iloc[-1], own["value"].iloc[-1],
                                                 "" if as_index else unit, indicator.decimals, indicator.polarity))
 st.caption(source)
 

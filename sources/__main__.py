@@ -139,8 +139,9 @@ def _copy(source: str, target: str) -> int:
 def _list_vintages(settings, series: str | None, limit: int) -> int:
     with open_warehouse(settings.warehouse_location) as warehouse:
         for vintage in warehouse.vintages(series, limit=limit):
-            print(f"{vintage.id:>6}  {vintage.created_at}  {vintage.series:<45} publisher {vintage.data_updated or '-':<12}"
-                  f" new {vintage.new:>6}  changed {vintage.changed:>6}  withdrawn {vintage.withdrawn:>6}")
+            print(f"{vintage.id:>6}  {vintage.created_at}  {vintage.series:<45} "
+                  f"publisher {vintage.data_updated or '-':<12} new {vintage.new:>6}  changed {vintage.changed:>6}  "
+                  f"withdrawn {vintage.withdrawn:>6}")
     return EXIT_OK
 
 

@@ -117,7 +117,6 @@ class Settings(BaseSettings):
     default_municipalities: list[str] = Field(default_factory=lambda: ["KU016", "KU111", "KU098", "KU560"])
     default_region: str = "MK07"
     user_agent: str = "Tiedolla/0.1 (+https://github.com/tiedolla; municipal indicators)"
-    cache_ttl_s: int = 3600
     refresh: RefreshConfig = Field(default_factory=RefreshConfig)
     sources: dict[str, SourceConfig] = Field(default_factory=dict)
 

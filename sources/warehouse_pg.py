@@ -67,8 +67,7 @@ import psycopg
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
-from psycopg import errors as pg_errors
-from psycopg import sql
+from psycopg import errors as pg_errors, sql
 from psycopg.adapt import Loader
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.types.json import Jsonb
@@ -78,10 +77,10 @@ from sources.contract import SERIES_COLUMNS, Provenance, SeriesData, SeriesInfo,
 from sources.warehouse import (
     DEFAULT_LOCK_TIMEOUT_S,
     DOCUMENT_PREFIX,
-    RUN_PREFIX,
-    HeldLock,
     HISTORY_COLUMNS,
     KEYS,
+    RUN_PREFIX,
+    HeldLock,
     SchemaOutdated,
     SeriesDump,
     Vintage,

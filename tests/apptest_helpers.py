@@ -21,6 +21,7 @@ def open_page(at: AppTest, url_path: str) -> AppTest:
     """Switch to the page with this URL path. The theme page is one file registered under four URL paths, and
     AppTest.switch_page selects by file, so pick the registered page by its URL path instead."""
     matches = [page_hash for page_hash, info in at._registered_pages.items() if info.get("url_pathname") == url_path]
-    assert matches, f"no page registered at /{url_path}; registered: {[i.get('url_pathname') for i in at._registered_pages.values()]}"
+    registered = [info.get("url_pathname") for info in at._registered_pages.values()]
+    assert matches, f"no page registered at /{url_path}; registered: {registered}"
     at._page_hash = matches[0]
     return at.run()

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from streamlit.runtime.pages_manager import PagesManager
 
 from sources.settings import get_settings

@@ -13,9 +13,9 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable
 from urllib.parse import parse_qs, urlsplit
 
 Answer = tuple  # (status, headers, body) or (status, headers, body, BodyFault)
@@ -108,9 +108,10 @@ class ReplayServer:
 
     def calls(self, method: str | None = None, path: str | None = None) -> list[RecordedRequest]:
         with self._lock:
-            return [r for r in self.requests if (method is None or r.method == method) and (path is None or r.path == path)]
+            return [r for r in self.requests
+                    if (method is None or r.method == method) and (path is None or r.path == path)]
 
-    def __enter__(self) -> "ReplayServer":
+    def __enter__(self) -> ReplayServer:
         self._thread.start()
         return self
 

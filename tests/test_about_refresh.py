@@ -7,7 +7,6 @@ interface, in the form the refresh engine writes them (the engine itself is test
 
 from __future__ import annotations
 
-
 from sources.refresh import FAILED, UNCHANGED, RefreshReport, SeriesOutcome
 from sources.settings import get_settings, load_settings
 from sources.status import RUN_RECORD, WORKER_RECORD
@@ -68,7 +67,8 @@ def test_the_last_run_failed_series_and_the_next_scheduled_run_are_shown():
     assert set(failed_table["Tietosarja"].str.extract(r"\((statfin\.[a-z_]+)\)")[0]) == set(FAILED_IDS)
     assert failed_table["Tietosarja"].str.startswith("Työ").all()  # named, not only by id
     # The reason in the reader's language, from the error's code.
-    assert failed_table["Viimeisin virhe"].str.contains("palvelu vastasi palvelinvirheellä (HTTP 500)", regex=False).all()
+    assert failed_table["Viimeisin virhe"].str.contains("palvelu vastasi palvelinvirheellä (HTTP 500)",
+                                                        regex=False).all()
 
     english = page_text(about_page("English"))
     assert "(scheduled): 3 data series checked, 2 due, 1 fetched, 3 requests; 2 failed." in english

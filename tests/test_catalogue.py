@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import shutil
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pandas as pd
@@ -240,7 +240,7 @@ def frame_loader(frame: pd.DataFrame):
     return load
 
 
-@lru_cache(maxsize=None)
+@cache
 def snapshot_rows(series_ids: tuple[str, ...]) -> pd.DataFrame:
     return SNAPSHOT.read(list(series_ids))
 
@@ -347,7 +347,7 @@ def test_every_indicator_computes_on_a_constructed_frame_of_its_series(indicator
     # Each series of a chain "a | b" gives some value (where the preferred one has none, the next fills in).
     references = indicator.formula.references()
     positions = {}
-    for role, ids in references.items():
+    for ids in references.values():
         for position, series_id in enumerate(ids):
             positions.setdefault(series_id, set()).add(position)
     used = set(",".join(result["origin"].astype(str)).replace(" / ", ",").replace(" − ", ",").split(","))

@@ -80,7 +80,9 @@ def test_fast_serialisation_gives_the_same_chart_and_data(builder):
                                  value_title="x", decimals=1, highlighted=["KU098"])
     slow, fast = chart.to_dict(), charts.to_vega_lite(chart)
     # Same marks and encodings; the data rows are the same, only named differently.
-    strip = lambda spec: json.dumps({k: v for k, v in spec.items() if k not in ("datasets", "data")}, sort_keys=True)
+    def strip(spec):
+        return json.dumps({k: v for k, v in spec.items() if k not in ("datasets", "data")}, sort_keys=True)
+
     assert strip(_without_data_refs(slow)) == strip(_without_data_refs(fast))
     assert sorted(map(json.dumps, _all_rows(slow))) == sorted(map(json.dumps, _all_rows(fast)))
 

@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from sources.contract import Provenance
 from ui.exports import ExportMeta, chart_to_png, chart_to_svg, to_csv_bytes, to_excel_bytes
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -172,20 +171,3 @@ def test_svg_export_shows_title_period_and_source_with_licence(chart, meta):
     assert "2015–2023" in svg
     assert "Tilastokeskus &amp; TEM · CC BY 4.0" in svg  # XML-escaped ampersand
     assert chart.to_dict()["title"] == "Own title"  # the page's chart is left as it was
-
-
-def test_meta_from_provenance_uses_the_attribution_and_the_fetch_time():
-    provenance = Provenance(
-        source="statfin",
-        table="tyti/135z",
-        request_url="https://pxdata.stat.fi/PxWeb/api/v1/fi/StatFin/tyti/135z.px",
-        fetched_at="2026-01-02T10:00:00+00:00",
-        data_updated="2025-12-01",
-        licence="CC BY 4.0",
-        attribution="Lähde: Tilastokeskus",
-    )
-    meta = ExportMeta.from_provenance("Työttömyysaste", "Työttömien osuus", "2023", provenance)
-    assert meta.source == "Lähde: Tilastokeskus"
-    assert meta.fetched_at == "2026-01-02T10:00:00+00:00"
-    assert meta.data_updated == "2025-12-01"
-    assert meta.url == provenance.request_url

@@ -127,7 +127,8 @@ def test_third_party_kind_is_found_through_the_entry_point_group(tmp_path, monke
 def test_plugin_cannot_shadow_a_builtin_kind(monkeypatch):
     monkeypatch.setattr(
         registry, "entry_points",
-        plugin_entry_points(("snapshot", "tests.test_registry:DummyAdapter"), ("dummy", "tests.test_registry:DummyAdapter")),
+        plugin_entry_points(("snapshot", "tests.test_registry:DummyAdapter"),
+                            ("dummy", "tests.test_registry:DummyAdapter")),
     )
     from sources.snapshot import SnapshotAdapter
 

@@ -50,7 +50,8 @@ def test_nested_override_keeps_the_series_declared_in_the_file(tmp_path, monkeyp
         tmp_path,
         '[sources.statfin]\nkind = "pxweb"\nbase_url = "https://pxdata.stat.fi/PxWeb/api/v1/fi/"\n'
         '[[sources.statfin.series]]\nid = "statfin.population"\n'
-        'title = { fi = "Väestö", sv = "Befolkning", en = "Population" }\nunit = "henkilöä"\ntable = "StatFin/vaerak/11re"\n',
+        'title = { fi = "Väestö", sv = "Befolkning", en = "Population" }\nunit = "henkilöä"\n'
+        'table = "StatFin/vaerak/11re"\n',
     )
     monkeypatch.setenv("TIEDOLLA_CONFIG_FILE", str(path))
     monkeypatch.setenv("TIEDOLLA_SOURCES__STATFIN__BASE_URL", "http://127.0.0.1:8765/api/v1/")

@@ -35,8 +35,8 @@ from sources.sotkanet import (
     titles_match,
 )
 from sources.warehouse import open_warehouse
-from tests.warehouse_state import stored_state
 from tests.replay_server import json_answer
+from tests.warehouse_state import stored_state
 
 PREFIX = "/rest/1.1/"
 

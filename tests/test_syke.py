@@ -17,8 +17,16 @@ import time
 import pandas as pd
 import pytest
 
-from sources.contract import (BadQuery, NotFound, SchemaChanged, SeriesData, SeriesFailed, SourceAdapter,
-                              SourceUnavailable, validate_frame)
+from sources.contract import (
+    BadQuery,
+    NotFound,
+    SchemaChanged,
+    SeriesData,
+    SeriesFailed,
+    SourceAdapter,
+    SourceUnavailable,
+    validate_frame,
+)
 from sources.refresh import refresh
 from sources.registry import build_adapter
 from sources.settings import get_settings, load_settings

@@ -303,7 +303,8 @@ def test_backends_read_the_same_frames_and_a_copy_keeps_every_vintage(filled, re
         counts = copy_warehouse(filled, copy)
         assert counts == {"series": 1, "vintages": 2, "documents": 1}
         for vintage in filled.vintages(SERIES):
-            pd.testing.assert_frame_equal(copy.read([SERIES], as_of=vintage.id), filled.read([SERIES], as_of=vintage.id))
+            pd.testing.assert_frame_equal(copy.read([SERIES], as_of=vintage.id),
+                                          filled.read([SERIES], as_of=vintage.id))
             assert copy.vintage(vintage.id) == vintage
         pd.testing.assert_frame_equal(copy.read(), filled.read())
         assert copy.read_document("boundaries_test.geojson")[0] == b'{"features": []}'

@@ -35,7 +35,6 @@ from sources.warehouse import (
 )
 from sources.warehouse_local import LocalWarehouse
 from sources.warehouse_pg import MIGRATE_COMMAND, PostgresWarehouse, migration_files
-
 from tests.test_warehouse import INFO, PROVENANCE, SERIES  # constructed: the made-up series of those tests
 
 ROWS = [("KU091", "2019", 650000.0), ("KU098", "2019", 23500.0), ("KU091", "2020", 656000.0),

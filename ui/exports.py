@@ -23,8 +23,6 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
-from sources.contract import Provenance
-
 # A text cell starting with one of these is run as a formula (or a DDE command) by Excel, LibreOffice and Google
 # Sheets: the OWASP "CSV injection" list. Such a cell gets a leading apostrophe, which spreadsheets show as text.
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -70,22 +68,6 @@ class ExportMeta:
             ("url", self.url),
         ]
         return [(key, value) for key, value in pairs if value]
-
-    @classmethod
-    def from_provenance(
-        cls, title: str, definition: str, period: str, provenance: Provenance, url: str | None = None
-    ) -> ExportMeta:
-        """Build the metadata from the provenance that travels with the data in the warehouse."""
-        return cls(
-            title=title,
-            definition=definition,
-            source=provenance.attribution or provenance.source,
-            licence=provenance.licence,
-            period=period,
-            fetched_at=provenance.fetched_at,
-            data_updated=provenance.data_updated,
-            url=url or provenance.request_url or None,
-        )
 
 
 # --- tables -------------------------------------------------------------------------------------------------------

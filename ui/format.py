@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from functools import lru_cache
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
@@ -22,10 +22,8 @@ MISSING = "–"
 NBSP = "\u00a0"
 PERCENT = "%"
 
-SIGNIFICANT_RESULTS = {"better", "worse", "higher", "lower"}
 
-
-# --- numbers, units and periods ---------------------------------------------------------------------------------------------------
+# --- numbers, units and periods -------------------------------------------------------------------------------------
 
 
 def format_number(value: float, decimals: int, lang: str | None = None) -> str:
@@ -43,7 +41,7 @@ def format_number(value: float, decimals: int, lang: str | None = None) -> str:
     return text.replace(",", "\0").replace(".", decimal_sign).replace("\0", group_sign)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _number_symbols(locale: str) -> tuple[str, str]:
     return get_decimal_symbol(locale), get_group_symbol(locale)
 
