@@ -8,6 +8,7 @@ A mistake raises CatalogueError naming the file, the indicator and the field.
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from functools import lru_cache
@@ -17,7 +18,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 THEMES_DIR = Path(__file__).resolve().parent / "themes"
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "ui" / "locales"
 LANGS = ("fi", "sv", "en")
+# How often a source updates an indicator; sources/schedule.py knows each rhythm's length (a test keeps them equal).
+UPDATE_RHYTHMS = ("daily", "weekly", "monthly", "quarterly", "annual")
 SERIES_ID = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
 
 
@@ -113,7 +117,7 @@ class Indicator(BaseModel):
     decimals: int = Field(ge=0, le=4)
     polarity: Literal["higher_better", "lower_better", "neutral"]
     frequency: Literal["annual", "monthly"]
-    update: str  # how often the source updates it, in words understood in all three languages, e.g. "monthly"
+    update: Literal["daily", "weekly", "monthly", "quarterly", "annual"]  # how often the source updates it
     formula: Formula
     regions: list[Literal["municipality", "subregion", "region", "wellbeing_county", "municipality_group",
                           "country"]]
@@ -187,8 +191,9 @@ def load_theme(path: Path) -> Theme:
 
 
 class Catalogue:
-    def __init__(self, themes: list[Theme]) -> None:
+    def __init__(self, themes: list[Theme], files: dict[str, Path] | None = None) -> None:
         self.themes = sorted(themes, key=lambda theme: (theme.order, theme.id))
+        self.files = files or {}  # theme id -> its file, for messages
         self.indicators = {indicator.id: indicator for theme in self.themes for indicator in theme.indicators}
         if len(self.indicators) != sum(len(theme.indicators) for theme in self.themes):
             raise CatalogueError("An indicator id is used in more than one theme file.")
@@ -203,11 +208,37 @@ class Catalogue:
         return {series_id for indicator in self.indicators.values() for series_id in indicator.formula.series_ids()}
 
 
-def load_catalogue(directory: Path = THEMES_DIR) -> Catalogue:
+def themes_dir() -> Path:
+    """Where the theme files are: `indicators/themes/`, or `TIEDOLLA_THEMES_DIR` (an analyst's draft, tests)."""
+    return Path(os.environ.get("TIEDOLLA_THEMES_DIR") or THEMES_DIR)
+
+
+def load_catalogue(directory: Path | None = None) -> Catalogue:
+    directory = directory or themes_dir()
     paths = sorted(directory.glob("*.toml"))
     if not paths:
         raise CatalogueError(f"No theme files (*.toml) in {directory}.")
-    return Catalogue([load_theme(path) for path in paths])
+    themes = [(load_theme(path), path) for path in paths]
+    return Catalogue([theme for theme, _ in themes], {theme.id: path for theme, path in themes})
+
+
+def check_catalogue_files(directory: Path | None = None) -> tuple[Catalogue | None, list[str]]:
+    """Load every theme file, collecting the errors of all of them (loading stops at the first)."""
+    directory = directory or themes_dir()
+    themes, problems = [], []
+    for path in sorted(directory.glob("*.toml")):
+        try:
+            themes.append((load_theme(path), path))
+        except CatalogueError as exc:
+            problems.append(str(exc))
+    if not themes and not problems:
+        problems.append(f"No theme files (*.toml) in {directory}.")
+    if problems:
+        return None, problems
+    try:
+        return Catalogue([theme for theme, _ in themes], {theme.id: path for theme, path in themes}), []
+    except CatalogueError as exc:
+        return None, [str(exc)]
 
 
 @lru_cache(maxsize=1)

@@ -4,11 +4,10 @@ trend, map, plain-language summaries, a shareable link and exports."""
 import pandas as pd
 import streamlit as st
 
-from indicators.comparison import compare_group, ranking
-from indicators.regions import COUNTRY
 from ui import charts, loading, narrative, state, views
-from ui.format import number, period_label
+from ui.format import period_label
 from ui.i18n import pick, t
+from ui.loading import COUNTRY
 
 GROUP_PRESETS = ("selection", "benchmark_members", "largest_10", "largest_20")
 MAX_BENCHMARK_MEMBERS = 40
@@ -80,7 +79,7 @@ name = pick(indicator.name.as_dict())
 # Inside a sentence the name starts in lower case ("Hollola: työttömyysaste 8,1 %"), abbreviations ("THL:n") stay.
 name_in_sentence = name if name[1:2].isupper() else name[:1].lower() + name[1:]
 unit = views.unit_text(indicator)
-comparison, benchmark_value, method = compare_group(table, indicator, municipalities, view.benchmark, period)
+comparison, benchmark_value, method = loading.comparison(indicator, municipalities, view.benchmark, period)
 comparison = comparison.assign(name=comparison["region"].map(names))
 benchmark_name = names[view.benchmark]
 source = views.source_line(table[table["region"].isin([*municipalities, view.benchmark])])
@@ -124,7 +123,7 @@ views.export_buttons(comparison_chart, comparison.drop(columns=["region"]).renam
 
 # --- ranking --------------------------------------------------------------------------------------------------
 st.header(t("compare.ranking_title"), divider="gray")
-ranks = ranking(table, indicator, municipalities, period)
+ranks = loading.ranking(indicator, municipalities, period)
 for row in ranks.head(12).itertuples():
     st.markdown("- " + narrative.ranking_text(names[row.region], name_in_sentence, row.value, row.position, row.total,
                                               unit, indicator.decimals))
@@ -138,8 +137,7 @@ state.keep_in_url(start=start, index="1" if as_index else "0")
 areas = list(dict.fromkeys([*municipalities[:8], view.benchmark, COUNTRY]))
 trend = table[table["region"].isin(areas) & (table["period"] >= start)].assign(name=lambda f: f["region"].map(names))
 if as_index:
-    base = trend[trend["period"] == start].set_index("region")["value"]
-    trend = trend.assign(value=trend["value"] / trend["region"].map(base) * 100).dropna(subset=["value"])
+    trend = views.rebased(trend, start)
 order = [names[a] for a in areas if a in set(trend["region"])]
 trend_chart_title = t("compare.index_title", start=period_label(start)) if as_index else name
 trend_chart = charts.trend_chart(trend, unit="" if as_index else unit,
@@ -150,10 +148,7 @@ trend_chart_tab, trend_table_tab = st.tabs([t("tab.trend"), t("tab.table")])
 with trend_chart_tab:
     views.show_chart(trend_chart)
 with trend_table_tab:
-    trend_table = trend.pivot_table(index="period", columns="name", values="value", aggfunc="first")
-    trend_table = trend_table[[n for n in order if n in trend_table.columns]].sort_index(ascending=False)
-    trend_table.index = [period_label(p) for p in trend_table.index]
-    st.dataframe(trend_table.map(lambda v: number(v, indicator.decimals)), width="stretch", height=260)
+    st.dataframe(views.wide_table(trend, order, indicator.decimals), width="stretch", height=260)
 views.export_buttons(trend_chart, trend[["name", "region", "period", "value"]],
                      views.export_meta(indicator, trend, trend_chart_title, f"{period_label(start)} –"),
                      f"tiedolla_{indicator_id}_trend")

@@ -3,6 +3,7 @@
     python -m sources refresh [--due] [--source NAME] [--series ID]   fetch the configured series into the warehouse
     python -m sources worker [--once]                          refresh what is due on the [refresh] schedule
     python -m sources status                                   JSON: last vintage, last run, failed series, next run
+    python -m sources check                                    check config.toml and the indicator catalogue
     python -m sources migrate                                  create or update the warehouse schema (PostgreSQL)
     python -m sources copy-warehouse SRC DST                   copy every series with its vintages to another store
     python -m sources vintages [--series ID] [--limit N]       list the latest vintages
@@ -53,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     worker_parser.add_argument("--auto-enabled", action="store_true",
                                help="only tell by the exit status whether [refresh] auto is on (0) or off (1)")
     commands.add_parser("status", help="print JSON: last vintage, last run, failed series, next run")
+    commands.add_parser("check", help="check config.toml and the indicator catalogue; list every problem (exit 1)")
     commands.add_parser("migrate", help="create or update the warehouse schema, then fill it from the snapshot")
     copy_parser = commands.add_parser(
         "copy-warehouse", help="copy every series and document with its vintages from SRC to DST")
@@ -67,6 +69,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if args.command == "check":
+            return _check()
         if args.command == "copy-warehouse":
             return _copy(args.source, args.target)
         settings = load_settings()
@@ -100,6 +104,31 @@ def main(argv: list[str] | None = None) -> int:
     if args.due and not report.outcomes:
         print(report.counts_line())
     return EXIT_OK if report.ok else EXIT_SOME_FAILED
+
+
+def _check() -> int:
+    """Every problem of config.toml and the catalogue at once: misspelt keys, values outside their choices,
+    series no source offers, texts missing in a language."""
+    from indicators.catalogue import check_catalogue_files
+    from indicators.checks import catalogue_problems
+    from sources.registry import declared_series
+    from sources.settings import check_configuration, config_file
+
+    problems = check_configuration()
+    catalogue, catalogue_errors = check_catalogue_files()
+    problems += catalogue_errors
+    if catalogue is not None and not problems:  # references need both to be sound
+        problems += [str(problem) for problem in catalogue_problems(catalogue, declared_series(load_settings()))]
+    if problems:
+        print(f"{len(problems)} problem{'s' if len(problems) > 1 else ''} in {config_file()} and the catalogue:")
+        for problem in problems:
+            print(f"- {problem}")
+        return EXIT_CONFIG_ERROR
+    settings = load_settings()
+    series = sum(len(source.series) for source in settings.sources.values())
+    print(f"OK: {config_file()} ({len(settings.sources)} sources, {series} series) and the catalogue "
+          f"({len(catalogue.indicators)} indicators in {len(catalogue.themes)} themes).")
+    return EXIT_OK
 
 
 def _status(settings) -> int:

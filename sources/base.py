@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import requests
+
 from sources.contract import NotFound, SeriesInfo
 from sources.settings import SeriesConfig, Settings, SourceConfig
 
@@ -16,7 +18,8 @@ from sources.settings import SeriesConfig, Settings, SourceConfig
 class ConfiguredAdapter:
     kind: ClassVar[str] = ""
 
-    def __init__(self, name: str, config: SourceConfig, settings: Settings, session=None) -> None:
+    def __init__(self, name: str, config: SourceConfig, settings: Settings,
+                 session: requests.Session | None = None) -> None:
         self.name = name
         self.config = config
         self.settings = settings

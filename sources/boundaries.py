@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar
 
+import requests
+
 from sources.contract import (
     DOCUMENT_PREFIX,
     BadQuery,
@@ -58,8 +60,11 @@ class Layer:
 
 class BoundariesAdapter:
     kind: ClassVar[str] = "boundaries"
+    SOURCE_KEYS: ClassVar[frozenset[str]] = frozenset({"year", "layers"})
+    SERIES_KEYS: ClassVar[frozenset[str]] = frozenset()
 
-    def __init__(self, name: str, config: SourceConfig, settings: Settings, session=None) -> None:
+    def __init__(self, name: str, config: SourceConfig, settings: Settings,
+                 session: requests.Session | None = None) -> None:
         self.name = name
         self.config = config
         self.settings = settings

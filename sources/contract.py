@@ -153,6 +153,25 @@ class SourceAdapter(Protocol):
         ...
 
 
+# --- optional capabilities: an adapter offers them by having the method; the refresh asks with isinstance --------
+
+
+@runtime_checkable
+class FetchesBatches(Protocol):
+    """Optional: series fetched together (e.g. several contents of one PxWeb table). Each batch is one `fetch` call,
+    so one failing table does not fail the others. Without it, the refresh fetches one series per call."""
+
+    def fetch_batches(self, series_ids: list[str]) -> list[list[str]]: ...
+
+
+@runtime_checkable
+class FetchesDocuments(Protocol):
+    """Optional: non-tabular data (e.g. boundary GeoJSON), stored with `Warehouse.write_document` under its name.
+    Refreshed when no series filter is given."""
+
+    def fetch_documents(self, progress: ProgressCallback | None = None) -> list[tuple[str, bytes, Provenance]]: ...
+
+
 @runtime_checkable
 class ChecksPublication(Protocol):
     """Optional: an adapter that can tell cheaply whether its source has published since the last fetch, so that

@@ -30,6 +30,8 @@ MAX_RETRIES_DEFAULT = 4  # attempts after the first, for 429 and 5xx
 BACKOFF_BASE_S = 0.5  # first wait; doubles each retry
 MAX_RETRY_AFTER_S = 60.0  # never sleep longer than this on a server's Retry-After
 TIME_BUDGET_DEFAULT_S = 600.0  # the most one refresh spends on one host (config: time_budget_s per source)
+# The `[sources.NAME]` keys `SourceClient.from_config` reads, for a kind whose client is built from them.
+CLIENT_KEYS = frozenset({"max_retries", "backoff_base_s", "time_budget_s", "max_calls", "window_s"})
 
 
 def make_session(user_agent: str) -> requests.Session:

@@ -35,6 +35,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+import requests
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sources.base import ConfiguredAdapter
@@ -51,8 +52,15 @@ from sources.contract import (
     now_iso,
     tidy_frame,
 )
-from sources.http import BACKOFF_BASE_S, MAX_RETRIES_DEFAULT, SourceClient, decode_json, host_throttle
-from sources.settings import ConfigError, SeriesConfig
+from sources.http import (
+    BACKOFF_BASE_S,
+    MAX_RETRIES_DEFAULT,
+    TIME_BUDGET_DEFAULT_S,
+    SourceClient,
+    decode_json,
+    host_throttle,
+)
+from sources.settings import ConfigError, SeriesConfig, Settings, SourceConfig
 
 # Limits used when the host's `?config` answer lacks them: the older documented description of Statistics Finland's
 # service (30 calls per 10 s, 100 000 cells per query), lower than today's 40 per 60 s / 120 000, so safe either way.
@@ -88,6 +96,7 @@ class PxSourceOptions(BaseModel):
     total_values: list[str] = Field(default_factory=list)
     max_retries: int = Field(default=MAX_RETRIES_DEFAULT, ge=0)
     backoff_base_s: float = Field(default=BACKOFF_BASE_S, ge=0)
+    time_budget_s: float = Field(default=TIME_BUDGET_DEFAULT_S, gt=0)
     # The host's documented limits, used when its `?config` does not answer (a guess would be refused with 403).
     max_cells: int = Field(default=MAX_CELLS_DEFAULT, ge=1)
     max_calls: int = Field(default=MAX_CALLS_DEFAULT, ge=1)
@@ -206,8 +215,13 @@ class PxWebAdapter(ConfiguredAdapter):
     """Any PxWeb API v1 host; which tables and contents make a series is configuration (see module docstring)."""
 
     kind: ClassVar[str] = "pxweb"
+    # The keys config.toml may give beyond the common ones (sources/settings.py checks them, with a "did you mean").
+    SOURCE_KEYS: ClassVar[frozenset[str]] = frozenset(PxSourceOptions.model_fields) - {"base_url"}
+    SERIES_KEYS: ClassVar[frozenset[str]] = frozenset(PxSeriesOptions.model_fields)
+    USES_CLIENT_KEYS: ClassVar[bool] = False  # its own options above hold the client's settings
 
-    def __init__(self, name, config, settings, session=None) -> None:
+    def __init__(self, name: str, config: SourceConfig, settings: Settings,
+                 session: requests.Session | None = None) -> None:
         super().__init__(name, config, settings, session)
         try:
             self.options = PxSourceOptions.model_validate(config.model_dump())
@@ -231,6 +245,7 @@ class PxWebAdapter(ConfiguredAdapter):
             timeout=(config.timeout_connect_s, config.timeout_read_s),
             max_retries=self.options.max_retries,
             backoff_base_s=self.options.backoff_base_s,
+            time_budget_s=self.options.time_budget_s,
             throttle=self._throttle(self.options.max_calls, self.options.time_window_s),
         )
         self._tables: dict[str, PxTable] = {}

@@ -4,11 +4,9 @@ One function, `refresh`, serves both `python -m sources refresh` and the app's r
 progress bar from the `progress` callback). A failing table or series is recorded in the warehouse status and
 reported with its reason; it never touches stored data, and the other series carry on.
 
-Adapters may offer two optional methods beyond the contract:
-- `fetch_batches(series_ids) -> list[list[str]]`: series fetched together (e.g. several contents of one PxWeb table);
-  each batch is one `fetch` call, so one failing table does not fail the others. Without it, one series per call.
-- `fetch_documents(progress=None) -> list[tuple[str, bytes, Provenance]]`: non-tabular data (e.g. boundaries),
-  stored with `Warehouse.write_document`. Documents are refreshed when no series filter is given.
+Adapters may offer the optional capabilities declared in sources/contract.py: `FetchesBatches` (series fetched
+together, one failing table not failing the others), `FetchesDocuments` (non-tabular data such as boundaries,
+refreshed when no series filter is given) and `ChecksPublication` (what `--due` asks first).
 
 `refresh(..., due=True)` (`python -m sources refresh --due`, and the worker) fetches only what is due. Inside the
 lock, each adapter that can (`ChecksPublication`) is asked cheaply what its source has published (a PxWeb folder
@@ -32,7 +30,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sources.contract import DOCUMENT_PREFIX, ChecksPublication, SeriesFailed, SourceError, now_iso, validate_frame
+import requests
+
+from sources.contract import (
+    DOCUMENT_PREFIX,
+    ChecksPublication,
+    FetchesBatches,
+    FetchesDocuments,
+    SeriesFailed,
+    SourceError,
+    now_iso,
+    validate_frame,
+)
 from sources.http import make_session
 from sources.registry import build_adapters
 from sources.schedule import fastest_rhythm, refetch_after
@@ -178,7 +187,7 @@ def refresh(
     sources: list[str] | None = None,
     series: list[str] | None = None,
     progress: RefreshProgressCallback | None = None,
-    session=None,
+    session: requests.Session | None = None,
     *,
     due: bool = False,
     stop: threading.Event | None = None,
@@ -256,7 +265,7 @@ def _rhythms(settings: Settings) -> dict[str, str]:
     rhythms = {}
     for source in settings.sources.values():
         for series in source.series:
-            own = (series.model_extra or {}).get("update") or series.frequency
+            own = series.update or series.frequency
             rhythms[series.id] = fastest_rhythm(by_series.get(series.id, []) + [own]) or "annual"
     return rhythms
 
@@ -353,7 +362,8 @@ def _refresh_series(adapter, series_ids: list[str], warehouse: Warehouse, tracke
                     stop: threading.Event | None = None, lock: HeldLock | None = None) -> None:
     if not series_ids:
         return
-    batches = adapter.fetch_batches(series_ids) if hasattr(adapter, "fetch_batches") else [[i] for i in series_ids]
+    batches = (adapter.fetch_batches(series_ids) if isinstance(adapter, FetchesBatches)
+               else [[series_id] for series_id in series_ids])
     for batch in batches:
         if stop is not None and stop.is_set():
             tracker.report.stopped = True
@@ -413,7 +423,7 @@ def _refresh_documents(adapter, warehouse: Warehouse, tracker: _Tracker) -> None
 
 
 def _has_documents(adapter) -> bool:
-    return callable(getattr(adapter, "fetch_documents", None))
+    return isinstance(adapter, FetchesDocuments)
 
 
 def _failed(warehouse: Warehouse, source: str, series_id: str, exc: Exception,

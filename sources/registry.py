@@ -11,6 +11,9 @@ from __future__ import annotations
 import importlib
 from importlib.metadata import entry_points
 
+import requests
+
+from indicators.checks import Declared
 from sources.contract import SourceAdapter
 from sources.settings import ConfigError, Settings
 
@@ -46,7 +49,7 @@ def load_kind(kind: str) -> type:
         raise ConfigError(f"Source kind '{kind}' ({target}) cannot be loaded: {exc}.") from exc
 
 
-def build_adapter(name: str, settings: Settings, session=None) -> SourceAdapter:
+def build_adapter(name: str, settings: Settings, session: requests.Session | None = None) -> SourceAdapter:
     """Create the adapter for the configured source instance `name`."""
     config = settings.sources.get(name)
     if config is None:
@@ -55,7 +58,23 @@ def build_adapter(name: str, settings: Settings, session=None) -> SourceAdapter:
     return adapter_class(name=name, config=config, settings=settings, session=session)
 
 
-def build_adapters(settings: Settings, session=None, only: list[str] | None = None) -> dict[str, SourceAdapter]:
+def declared_series(settings: Settings) -> dict[str, Declared]:
+    """Every series the enabled sources offer, with what they declare about it (unit, frequency, measure): what a
+    catalogue formula may refer to (indicators/checks.py). Configured series come from config.toml; others (the
+    snapshot's, a plugin's) from the adapter's `describe()`."""
+    declared: dict[str, Declared] = {}
+    for name, config in settings.sources.items():
+        if not config.enabled:
+            continue
+        infos = build_adapter(name, settings).describe() if not config.series else config.series
+        where = f"config.toml [sources.{name}]" if config.series else f"the source {name} ({config.kind})"
+        for info in infos:
+            declared[info.id] = Declared(info.id, info.unit, info.frequency, info.measure, where)
+    return declared
+
+
+def build_adapters(settings: Settings, session: requests.Session | None = None,
+                   only: list[str] | None = None) -> dict[str, SourceAdapter]:
     """All enabled configured sources (or the named ones), in configuration order."""
     names = only or [name for name, config in settings.sources.items() if config.enabled]
     return {name: build_adapter(name, settings, session) for name in names}

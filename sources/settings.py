@@ -9,12 +9,13 @@ A broken file or a wrong value raises `ConfigError` with the file and the field 
 
 from __future__ import annotations
 
+import difflib
 import os
 import tempfile
 import tomllib
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import (
@@ -45,9 +46,11 @@ class SeriesConfig(BaseModel):
     id: str = Field(pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
     title: dict[str, str]
     unit: str
-    frequency: str = Field(default="annual", pattern=r"^(annual|monthly)$")
-    measure: str = Field(default="count", pattern=r"^(count|rate|amount)$")
+    frequency: Literal["annual", "monthly"] = "annual"
+    measure: Literal["count", "rate", "amount"] = "count"
     description: dict[str, str] = Field(default_factory=dict)
+    # How often the publisher updates it, when the catalogue's indicators do not say (see sources/schedule.py).
+    update: Literal["daily", "weekly", "monthly", "quarterly", "annual"] | None = None
 
 
 class SourceConfig(BaseModel):
@@ -143,75 +146,147 @@ def config_file() -> Path:
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Read and validate the settings; raise ConfigError with a readable message when they are wrong."""
-    path = config_file()
-    try:
-        with path.open("rb") as handle:
-            tomllib.load(handle)
-    except FileNotFoundError:
-        raise ConfigError(f"Configuration file {path} is missing.") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"Configuration file {path} is not valid TOML: {exc}.") from None
-    try:
-        settings = Settings(**overrides)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()
-        )
-        raise ConfigError(f"Configuration in {path} (or TIEDOLLA_ environment) is invalid: {problems}.") from None
-    _check_unique_series_ids(settings, path)
-    _check_schedule(settings, path)
-    _check_sources_build(settings, path)
-    if not settings.warehouse_dir.is_absolute():
-        settings.warehouse_dir = REPO_ROOT / settings.warehouse_dir
-    url = settings.warehouse_url
-    if url and "://" not in url and not Path(url).is_absolute():
-        settings.warehouse_url = str(REPO_ROOT / url)
-    elif "://" in url and not url.startswith(("file://", "postgresql://", "postgres://")):
-        raise ConfigError(
-            f"Configuration in {path}: warehouse_url {url.split('://')[0]}://... is not supported; use a folder "
-            "path, file:///folder or postgresql://user@host/database.")
-    if not settings.snapshot_dir.is_absolute():
-        settings.snapshot_dir = REPO_ROOT / settings.snapshot_dir
+    """Read and validate the settings; raise ConfigError with a readable message when they are wrong (every
+    problem found, not only the first)."""
+    settings, problems = _load(overrides)
+    if problems:
+        raise ConfigError(problems[0] if len(problems) == 1 else
+                          f"{len(problems)} problems: " + " ".join(f"({n}) {text}" for n, text in
+                                                                  enumerate(problems, start=1)))
+    assert settings is not None
     return settings
 
 
-def _check_schedule(settings: Settings, path: Path) -> None:
+def check_configuration(**overrides: Any) -> list[str]:
+    """Every problem of the configuration, each naming the file and the field (for `python -m sources check`)."""
+    return _load(overrides)[1]
+
+
+def _load(overrides: dict[str, Any]) -> tuple[Settings | None, list[str]]:
+    path = config_file()
+    try:
+        with path.open("rb") as handle:
+            raw = tomllib.load(handle)
+    except FileNotFoundError:
+        return None, [f"Configuration file {path} is missing."]
+    except tomllib.TOMLDecodeError as exc:
+        return None, [f"Configuration file {path} is not valid TOML: {exc}."]
+    problems = unknown_key_problems(raw, path)
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        return None, problems + [
+            f"Configuration in {path} (or TIEDOLLA_ environment) is invalid: {_where(error['loc'], raw)}: "
+            f"{error['msg']}." for error in exc.errors() if error["type"] != "extra_forbidden"]
+    problems += _unique_series_problems(settings, path) + _schedule_problems(settings, path)
+    url = settings.warehouse_url
+    if "://" in url and not url.startswith(("file://", "postgresql://", "postgres://")):
+        problems.append(
+            f"Configuration in {path}: warehouse_url {url.split('://')[0]}://... is not supported; use a folder "
+            "path, file:///folder or postgresql://user@host/database.")
+    if not problems:  # building the sources needs a sound configuration
+        problems += _sources_build_problems(settings, path)
+    if not settings.warehouse_dir.is_absolute():
+        settings.warehouse_dir = REPO_ROOT / settings.warehouse_dir
+    if url and "://" not in url and not Path(url).is_absolute():
+        settings.warehouse_url = str(REPO_ROOT / url)
+    if not settings.snapshot_dir.is_absolute():
+        settings.snapshot_dir = REPO_ROOT / settings.snapshot_dir
+    return settings, problems
+
+
+def _where(location: tuple, raw: dict[str, Any]) -> str:
+    """A validation error's place, with a series named by its id rather than its position in the list."""
+    parts = [str(part) for part in location]
+    if len(location) >= 4 and location[0] == "sources" and location[2] == "series" and isinstance(location[3], int):
+        try:
+            series_id = raw["sources"][location[1]]["series"][location[3]].get("id")
+        except (KeyError, IndexError, TypeError, AttributeError):
+            series_id = None
+        if series_id:
+            return f"[sources.{location[1]}] series {series_id}" + "".join(f".{part}" for part in parts[4:])
+    return ".".join(parts)
+
+
+def unknown_key_problems(raw: dict[str, Any], path: Path) -> list[str]:
+    """Keys no part of the program reads, e.g. a misspelt `contnet`, each with the closest known key. A source
+    kind declares its own keys (`SOURCE_KEYS`, `SERIES_KEYS`); a plugin that declares none is not checked."""
+    from sources.http import CLIENT_KEYS
+    from sources.registry import load_kind  # the registry imports this module
+
+    problems: list[str] = []
+
+    def check(table: Any, allowed: set[str], where: str) -> None:
+        if not isinstance(table, dict):
+            return
+        for key in table:
+            if key not in allowed:
+                close = difflib.get_close_matches(key, sorted(allowed), n=1, cutoff=0.6)
+                problems.append(f"Configuration in {path}: {where}: unknown key '{key}'"
+                                + (f"; did you mean '{close[0]}'?" if close else
+                                   f" (known keys: {', '.join(sorted(allowed))})."))
+
+    check(raw, set(Settings.model_fields), "top level")
+    check(raw.get("refresh"), set(RefreshConfig.model_fields), "[refresh]")
+    sources = raw.get("sources")
+    for name, source in (sources.items() if isinstance(sources, dict) else []):
+        if not isinstance(source, dict):
+            continue
+        try:
+            kind = load_kind(str(source.get("kind")))
+        except ConfigError:
+            continue  # said when the sources are built
+        source_keys, series_keys = getattr(kind, "SOURCE_KEYS", None), getattr(kind, "SERIES_KEYS", None)
+        if source_keys is not None:
+            client = CLIENT_KEYS if getattr(kind, "USES_CLIENT_KEYS", True) else frozenset()
+            check(source, set(SourceConfig.model_fields) | set(source_keys) | set(client), f"[sources.{name}]")
+        if series_keys is not None:
+            for number, series in enumerate(source.get("series") or [], start=1):
+                label = series.get("id", f"#{number}") if isinstance(series, dict) else f"#{number}"
+                check(series, set(SeriesConfig.model_fields) | set(series_keys), f"[sources.{name}] series {label}")
+    return problems
+
+
+def _schedule_problems(settings: Settings, path: Path) -> list[str]:
     from sources.schedule import ScheduleError, parse_schedule
 
     try:
         parse_schedule(settings.refresh.schedule)
     except ScheduleError as exc:
-        raise ConfigError(f"Configuration in {path}: [refresh] schedule: {exc}") from None
+        return [f"Configuration in {path}: [refresh] schedule: {exc}"]
+    return []
 
 
-def _check_sources_build(settings: Settings, path: Path) -> None:
+def _sources_build_problems(settings: Settings, path: Path) -> list[str]:
     """Build every enabled source once (no network), so an unknown kind or a wrong option is reported when the
     configuration is loaded, not only when that source is refreshed."""
     from sources.registry import build_adapter  # the registry imports this module
 
+    problems = []
     for name, source in settings.sources.items():
         if not source.enabled:
             continue
         try:
             build_adapter(name, settings)
-        except ConfigError:
-            raise
+        except ConfigError as exc:
+            problems.append(str(exc))
         except Exception as exc:  # noqa: BLE001 - any adapter's own validation error, said as a config error
-            raise ConfigError(f"Configuration in {path}: [sources.{name}] (kind {source.kind}) cannot be set up: "
-                              f"{exc}") from None
+            problems.append(f"Configuration in {path}: [sources.{name}] (kind {source.kind}) cannot be set up: {exc}")
+    return problems
 
 
-def _check_unique_series_ids(settings: Settings, path: Path) -> None:
+def _unique_series_problems(settings: Settings, path: Path) -> list[str]:
     """Two declarations of one series id would write into one series; name both places."""
     places: dict[str, str] = {}
+    problems = []
     for name, source in settings.sources.items():
         for number, series in enumerate(source.series, start=1):
             place = f"[sources.{name}] series {number}"
             if series.id in places:
-                raise ConfigError(f"Configuration in {path}: the series id {series.id} is declared twice, in "
-                                  f"{places[series.id]} and in {place}; give each series its own id.")
+                problems.append(f"Configuration in {path}: the series id {series.id} is declared twice, in "
+                                f"{places[series.id]} and in {place}; give each series its own id.")
             places[series.id] = place
+    return problems
 
 
 @lru_cache(maxsize=1)

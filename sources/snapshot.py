@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+import requests
+
 from sources.contract import NotFound, SchemaChanged, SeriesData, SeriesInfo
 from sources.settings import Settings, SourceConfig
 from sources.warehouse import Warehouse, open_warehouse
@@ -17,8 +19,12 @@ from sources.warehouse import Warehouse, open_warehouse
 
 class SnapshotAdapter:
     kind: ClassVar[str] = "snapshot"
+    SOURCE_KEYS: ClassVar[frozenset[str]] = frozenset()
+    SERIES_KEYS: ClassVar[frozenset[str]] = frozenset()
+    USES_CLIENT_KEYS: ClassVar[bool] = False  # it reads files, no HTTP
 
-    def __init__(self, name: str, config: SourceConfig, settings: Settings, session=None) -> None:
+    def __init__(self, name: str, config: SourceConfig, settings: Settings,
+                 session: requests.Session | None = None) -> None:
         self.name = name
         self.config = config
         self.store = open_warehouse(settings.snapshot_dir)

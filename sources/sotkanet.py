@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlencode, urljoin
 
 import pandas as pd
+import requests
 
 from sources.base import ConfiguredAdapter
 from sources.contract import (
@@ -79,8 +80,11 @@ class IndicatorMeta:
 
 class SotkanetAdapter(ConfiguredAdapter):
     kind: ClassVar[str] = "sotkanet"
+    SOURCE_KEYS: ClassVar[frozenset[str]] = frozenset({"years_from", "years_to", "years_per_request"})
+    SERIES_KEYS: ClassVar[frozenset[str]] = frozenset({"indicator", "title_guard"})
 
-    def __init__(self, name: str, config: SourceConfig, settings: Settings, session=None) -> None:
+    def __init__(self, name: str, config: SourceConfig, settings: Settings,
+                 session: requests.Session | None = None) -> None:
         super().__init__(name, config, settings, session)
         extra = config.model_extra or {}
         self.base_url = (config.base_url or BASE_URL_DEFAULT).rstrip("/") + "/"

@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 from urllib.parse import urljoin
 
 import pandas as pd
+import requests
 
 from sources.base import ConfiguredAdapter
 from sources.contract import (
@@ -85,8 +86,12 @@ class SectorRule:
 
 class SykeEmissionsAdapter(ConfiguredAdapter):
     kind: ClassVar[str] = "syke_emissions"
+    SOURCE_KEYS: ClassVar[frozenset[str]] = frozenset({"municipality_list", "data_path", "check_path"})
+    SERIES_KEYS: ClassVar[frozenset[str]] = frozenset({"taso_3", "exclude_taso_3", "exclude_emissions_trading",
+                                                       "hinku_only"})
 
-    def __init__(self, name: str, config: SourceConfig, settings: Settings, session=None) -> None:
+    def __init__(self, name: str, config: SourceConfig, settings: Settings,
+                 session: requests.Session | None = None) -> None:
         super().__init__(name, config, settings, session)
         extra = config.model_extra or {}
         self.base_url = (config.base_url or BASE_URL_DEFAULT).rstrip("/") + "/"

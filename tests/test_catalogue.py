@@ -10,18 +10,19 @@ most of Sotkanet) run too.
 
 from __future__ import annotations
 
-import re
 import shutil
-from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from indicators.catalogue import LANGS, THEMES_DIR, Indicator, load_catalogue, load_theme, parse_series_ref
+from indicators import checks
+from indicators.catalogue import LANGS, THEMES_DIR, Indicator, load_catalogue, load_theme
+from indicators.checks import locale_keys
 from indicators.formulas import Engine
 from indicators.regions import get_registry
+from sources.registry import declared_series
 from sources.settings import load_settings
 from sources.warehouse import open_warehouse
 from ui import i18n
@@ -34,164 +35,27 @@ PAIJAT_HAME = ["KU016", "KU081", "KU098", "KU111", "KU142", "KU316", "KU398", "K
 MIN_INDICATORS_PER_THEME = 6
 KINDS = ("structural", "situational")
 
-# Spellings of one unit in two places. A source series keeps the unit text of its declaration (config.toml, or the
-# snapshot's build script); the catalogue uses the text its `unit.<unit>` translations are keyed by.
-SAME_UNIT = {
-    "ei-työllisiä / 100 työllistä": "ei-työllistä / 100 työllistä",  # snapshot.kf.economic_dependency
-    "/ 100 000": "/ 100 000 asukasta",  # sotkanet.mortality_per_100000 in config.toml
-}
-# Numerator and denominator of a % whose units are spelled differently but count the same thing. Jobs in the area
-# (kpl) per employed residents (henkilöä): Statistics Finland publishes this quotient as a % itself, and
-# test_job_self_sufficiency_equals_the_published_key_figure checks the computed one against it.
-COMMENSURABLE = {("snapshot.kf.jobs", "snapshot.kf.employed_residents")}
-# Words after "/ N" in a unit that name people: such a unit's denominator must be a count of persons.
-PERSON_WORDS = ("asukas", "asukasta", "työtöntä", "työllistä")
-PERSONS = "henkilöä"
-UNIT_PREFIXES = {"": 1, "k": 1_000, "M": 1_000_000}  # "kt CO2e" over persons x 1000 = "t CO2e / asukas"
-
-
-@dataclass(frozen=True)
-class Declared:
-    """What a source declares about a series (config.toml [[sources.NAME.series]] or the snapshot's SeriesInfo)."""
-
-    id: str
-    unit: str
-    frequency: str
-    measure: str
-    where: str
-
-
-def declared_series() -> dict[str, Declared]:
-    declared = {}
-    for name, source in SETTINGS.sources.items():
-        for series in source.series:
-            declared[series.id] = Declared(series.id, series.unit, series.frequency, series.measure,
-                                           f"config.toml [sources.{name}]")
-    for series_id in SNAPSHOT.series_ids():
-        info = SNAPSHOT.metadata(series_id)["info"]
-        declared[series_id] = Declared(series_id, info.unit, info.frequency, info.measure, "the bundled snapshot")
-    return declared
-
-
-DECLARED = declared_series()
+DECLARED = declared_series(SETTINGS)
+TEXTS = locale_keys()
 
 
 def by_id(items) -> list:
     return [pytest.param(item, id=item.id) for item in items]
 
 
-def canonical(unit: str) -> str:
-    return SAME_UNIT.get(unit, unit)
-
-
-def unit_of(reference: str) -> str:
-    return canonical(DECLARED[parse_series_ref(reference)[0]].unit)
-
-
 # --- rules shared by the real catalogue and the TOML-only example -----------------------------------------------------
 
 
 def reference_problems(indicator: Indicator) -> list[str]:
-    """Series no source provides, and fallback chains whose members differ in unit, frequency or measure."""
-    problems = []
-    for role, ids in indicator.formula.references().items():
-        unknown = [series_id for series_id in ids if series_id not in DECLARED]
-        if unknown:
-            problems.append(f"{role}: no source provides {unknown} (config.toml series or the snapshot)")
-            continue
-        first = DECLARED[ids[0]]
-        for other in (DECLARED[series_id] for series_id in ids[1:]):
-            for field in ("unit", "frequency", "measure"):
-                mine, theirs = getattr(first, field), getattr(other, field)
-                if field == "unit":
-                    mine, theirs = canonical(mine), canonical(theirs)
-                if mine != theirs:
-                    problems.append(f"{role}: {first.id} and its fallback {other.id} differ in {field} "
-                                    f"({mine!r} vs {theirs!r})")
-    return problems
-
-
-def per_unit(unit: str) -> tuple[str, int, str] | None:
-    """`"kpl / 1 000 asukasta"` -> ("kpl", 1000, "asukasta"); `"t CO2e / asukas"` -> ("t CO2e", 1, "asukas")."""
-    match = re.fullmatch(r"(.*?)\s*/\s*([\d ]*\d)?\s*(\S.*)", unit)
-    if not match:
-        return None
-    quantity, number, per = match.groups()
-    return quantity, int(number.replace(" ", "")) if number else 1, per
+    return checks.reference_problems(indicator, DECLARED)
 
 
 def unit_problems(indicator: Indicator) -> list[str]:
-    """The indicator's unit follows from its formula and the units its sources declare (see SAME_UNIT)."""
-    formula, unit, problems = indicator.formula, indicator.unit, []
-    if reference_problems(indicator):
-        return problems  # reported by test_every_series_reference_is_provided_by_a_source
-    roles = formula.references()
-    measures = {role: DECLARED[ids[0]].measure for role, ids in roles.items()}
-    inputs = [series_id for role, ids in roles.items() if role != "weight" for series_id in ids]
-    frequencies = {DECLARED[series_id].frequency for series_id in inputs}
-    if len(frequencies) > 1:
-        problems.append(f"inputs mix frequencies {sorted(frequencies)}: their periods never match")
-    elif formula.resample == "annual_mean" and frequencies != {"monthly"}:
-        problems.append("resample = 'annual_mean' needs monthly inputs")
-    else:
-        expected = "annual" if formula.resample == "annual_mean" else frequencies.pop()
-        if indicator.frequency != expected:
-            problems.append(f"frequency {indicator.frequency!r}, but the inputs give {expected!r}")
-    # Areas are sums of municipal values: only counts may be summed (a rate is never averaged or added up).
-    summed = ["numerator", "denominator"] if formula.type == "ratio" else (
-        [role for role in ("input", "minuend", "subtrahend") if role in roles] if formula.aggregate == "sum" else [])
-    if formula.aggregate == "weighted":
-        summed.append("weight")
-    for role in summed:
-        if measures[role] != "count":
-            problems.append(f"{role} {roles[role][0]} is a {measures[role]!r}, but areas sum it: it must be a count")
-    if formula.type == "value" and unit != unit_of(formula.input):
-        problems.append(f"unit {unit!r}, but its input {formula.input} is in {unit_of(formula.input)!r}")
-    if formula.type == "change":
-        wanted = "%" if formula.relative else unit_of(formula.input)
-        if unit != wanted:
-            problems.append(f"unit {unit!r}, but a {'relative ' if formula.relative else ''}change is in {wanted!r}")
-    if formula.type == "index" and unit != "indeksi":
-        problems.append(f"unit {unit!r}, but an index is in 'indeksi'")
-    if formula.type == "difference":
-        units = {unit, unit_of(formula.minuend), unit_of(formula.subtrahend)}
-        if len(units) > 1:
-            problems.append(f"a difference needs one unit for minuend, subtrahend and indicator, not {sorted(units)}")
-    if formula.type == "ratio":
-        numerator, denominator = unit_of(formula.numerator), unit_of(formula.denominator)
-        pair = (parse_series_ref(formula.numerator)[0], parse_series_ref(formula.denominator)[0])
-        if unit in ("%", "‰"):
-            scale = 100 if unit == "%" else 1000
-            if formula.scale != scale:
-                problems.append(f"unit {unit!r} needs scale = {scale}, not {formula.scale:g}")
-            if numerator != denominator and pair not in COMMENSURABLE:
-                problems.append(f"a {unit} of {numerator!r} over {denominator!r}: numerator and denominator must "
-                                "count the same thing in the same unit")
-        elif (parsed := per_unit(unit)) is not None:
-            quantity, per_number, per = parsed
-            if per in PERSON_WORDS and denominator != PERSONS:
-                problems.append(f"unit {unit!r} is per person, but the denominator is in {denominator!r}")
-            for prefix, factor in UNIT_PREFIXES.items():
-                if quantity and numerator == prefix + quantity and formula.scale != per_number * factor:
-                    problems.append(f"{numerator!r} per {denominator!r} in {unit!r} needs scale = "
-                                    f"{per_number * factor:g}, not {formula.scale:g}")
-    if indicator.interval != "none" and formula.type != "ratio":
-        problems.append(f"interval {indicator.interval!r} needs a ratio (numerator and denominator counts)")
-    if indicator.interval == "proportion" and unit != "%":
-        problems.append("interval 'proportion' (part of a whole) needs unit '%'")
-    return problems
+    return checks.unit_problems(indicator, DECLARED)
 
 
 def translation_problems(indicator: Indicator) -> list[str]:
-    problems = []
-    for field in ("name", "description", "need"):
-        texts = getattr(indicator, field).as_dict()
-        problems += [f"{field}.{lang} is empty" for lang in LANGS if not texts[lang].strip()]
-    for lang in LANGS:
-        text = i18n.catalogue(lang).get(f"unit.{indicator.unit}", "")
-        if not text.strip():
-            problems.append(f'ui/locales/{lang}/app.toml has no "unit.{indicator.unit}" text')
-    return problems
+    return checks.translation_problems(indicator, TEXTS)
 
 
 # --- constructed inputs -----------------------------------------------------------------------------------------------

@@ -36,7 +36,7 @@ LOWER_LAYERS = ("sources", "indicators")
 FORBIDDEN_IN_LOWER_LAYERS = {"streamlit", "ui", "pages", "app"}
 CACHE_MODULE = REPO_ROOT / "ui" / "loading.py"
 # Files the guide tells the reader to create; they do not exist until then.
-TO_BE_CREATED = {"sources/csv_table.py"}
+TO_BE_CREATED = {"sources/csv_table.py"}  # the guide's example of a built-in module name
 
 
 def code_blocks(text: str, language: str) -> list[str]:
@@ -172,43 +172,20 @@ def test_refresh_commands_in_the_docs_name_configured_sources_and_series():
         assert set(re.findall(r"--series ([\w.]+)", text)) <= series | examples
 
 
-# The guide's adapter and test, run as written: the adapter module is loaded under the module name of the guide's
-# BUILTIN_KINDS line, and that line is added to the registry, as if both files had been saved into the repository.
-CONFTEST = '''
-import importlib.util
-import sys
-from pathlib import Path
-
-import sources.registry as registry
-from tests.conftest import isolated_settings, replay_server  # noqa: F401  the repository's fixtures
-
-spec = importlib.util.spec_from_file_location({module!r}, Path(__file__).with_name("guide_adapter.py"))
-module = importlib.util.module_from_spec(spec)
-sys.modules[{module!r}] = module
-spec.loader.exec_module(module)
-registry.BUILTIN_KINDS[{kind!r}] = {target!r}
-'''
-
-
-def test_the_guides_adapter_passes_the_guides_test(tmp_path):
-    blocks = code_blocks(CONTRIBUTING, "python")
-    (adapter,) = [block for block in blocks if "def fetch(" in block]
-    (adapter_test,) = [block for block in blocks if "def test_" in block]
-    (registration,) = [block for block in blocks if re.fullmatch(r'\s*"\w+": "[\w.]+:\w+",\s*', block)]
-    kind, target = re.search(r'"(\w+)": "([\w.]+:\w+)"', registration).groups()
-    module, _, class_name = target.partition(":")
-    assert f'kind: ClassVar[str] = "{kind}"' in adapter and f"class {class_name}(" in adapter
-    assert f"`{module.replace('.', '/')}.py`" in CONTRIBUTING
-    (tmp_path / "guide_adapter.py").write_text(adapter, encoding="utf-8")
-    (tmp_path / "test_guide_adapter.py").write_text(adapter_test, encoding="utf-8")
-    (tmp_path / "conftest.py").write_text(CONFTEST.format(module=module, kind=kind, target=target), encoding="utf-8")
-    environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    environment.pop("TIEDOLLA_CONFIG_FILE", None)
-    environment.pop("TIEDOLLA_TEST_BACKEND", None)  # the guide's example runs as an analyst would, on the local store
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
-                         cwd=tmp_path, env=environment, capture_output=True, text=True, timeout=120)
-    assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    assert re.search(r"\b4 passed\b", run.stdout), run.stdout[-1000:]
+def test_the_guides_example_plugin_is_an_installed_package_whose_kind_loads_from_anywhere(tmp_path):
+    """The plugin in examples/csv_source, as the guide shows it: installed by the test command, found through its
+    entry point, and importing the contract when run outside the repository (its own tests run with the suite)."""
+    assert "examples/csv_source/tiedolla_csv_table/__init__.py" in CONTRIBUTING
+    entry = tomllib.loads((REPO_ROOT / "examples/csv_source/pyproject.toml").read_text(encoding="utf-8"))
+    (kind, target), = entry["project"]["entry-points"][ENTRY_POINT_GROUP].items()
+    assert f'{kind} = "{target}"' in CONTRIBUTING
+    code = ("from sources.registry import load_kind; import sources.contract as c; "
+            f"print(load_kind({kind!r}).kind, c.__name__)")
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    run = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=environment, capture_output=True,
+                         text=True, timeout=60)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.split() == [kind, "sources.contract"]
 
 
 # --- modules and layers ----------------------------------------------------------------------------------------
@@ -228,6 +205,14 @@ def test_sources_and_indicators_never_import_streamlit_ui_or_pages():
             if forbidden:
                 offenders[relative(path)] = sorted(forbidden)
     assert offenders == {}
+
+
+def test_pages_import_only_from_ui():
+    # Pages draw; the data layers are reached through ui.loading (and its shared views), never directly.
+    project = {"sources", "indicators", "pages", "app", "ui"}
+    offenders = {relative(path): sorted(imported_roots(path) & project - {"ui"})
+                 for path in sorted((REPO_ROOT / "pages").glob("*.py"))}
+    assert {path: roots for path, roots in offenders.items() if roots} == {}
 
 
 def test_streamlit_caching_lives_only_in_ui_loading():

@@ -128,7 +128,9 @@ def test_invalid_series_in_a_source_names_the_nested_field(tmp_path, monkeypatch
         'unit = "kpl"\nfrequency = "weekly"\n',
     )
     monkeypatch.setenv("TIEDOLLA_CONFIG_FILE", str(path))
-    with pytest.raises(ConfigError, match=r"sources\.x\.series\.0\.frequency"):
+    # The series is named by its id, not by its place in the list.
+    with pytest.raises(ConfigError,
+                       match=r"\[sources\.x\] series x\.a\.frequency: Input should be 'annual' or 'monthly'"):
         load_settings()
 
 

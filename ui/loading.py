@@ -20,7 +20,7 @@ import streamlit as st
 
 from indicators.catalogue import Catalogue, Indicator, get_catalogue
 from indicators.formulas import Engine
-from indicators.regions import RegionRegistry, get_registry
+from indicators.regions import COUNTRY, RegionRegistry, get_registry  # noqa: F401 - COUNTRY: pages name it here
 from sources.settings import Settings, get_settings
 from sources.snapshot import seed_warehouse
 from sources.status import failed_last, status_report
@@ -58,6 +58,25 @@ def catalogue() -> Catalogue:
 
 def regions() -> RegionRegistry:
     return get_registry()
+
+
+@st.cache_resource(show_spinner=False)
+def _catalogue_problems(configuration: str) -> dict[str, list[str]]:
+    from indicators.checks import catalogue_problems
+    from sources.registry import declared_series
+
+    problems: dict[str, list[str]] = {}
+    for problem in catalogue_problems(catalogue(), declared_series(settings())):
+        problems.setdefault(problem.indicator, []).append(str(problem))
+    return problems
+
+
+def indicator_problems(indicator_id: str) -> list[str]:
+    """Mistakes in an indicator's definition (a series no source offers, a unit without its text): checked once
+    per process, as `python -m sources check` does."""
+    from sources.settings import config_file
+
+    return _catalogue_problems(f"{config_file()} {settings().warehouse_location}").get(indicator_id, [])
 
 
 def ensure_warehouse() -> list[str]:
@@ -167,6 +186,37 @@ def _indicator_table(indicator_id: str, location: str, version: int) -> pd.DataF
 def indicator_table(indicator: Indicator) -> pd.DataFrame:
     """The indicator for every municipality and area, all periods (computed once per data version)."""
     return _indicator_table(indicator.id, settings().warehouse_location, data_version())
+
+
+@st.cache_data(ttl=CACHE_TTL_S, max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
+def _comparison(indicator_id: str, location: str, version: int, municipalities: tuple[str, ...], benchmark: str,
+                period: str) -> tuple[pd.DataFrame, float | None, str]:
+    from indicators.comparison import compare_group
+
+    indicator = catalogue().indicators[indicator_id]
+    return compare_group(_indicator_table(indicator_id, location, version), indicator, list(municipalities),
+                         benchmark, period)
+
+
+def comparison(indicator: Indicator, municipalities: list[str], benchmark: str, period: str
+               ) -> tuple[pd.DataFrame, float | None, str]:
+    """The municipalities against the benchmark in `period`: rows `region, value, lower, upper, status, small`, the
+    benchmark's value and the method ("wilson", "byar", "quintile"); once per data version and selection."""
+    return _comparison(indicator.id, settings().warehouse_location, data_version(), tuple(municipalities), benchmark,
+                       period)
+
+
+@st.cache_data(ttl=CACHE_TTL_S, max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
+def _ranking(indicator_id: str, location: str, version: int, regions: tuple[str, ...], period: str) -> pd.DataFrame:
+    from indicators.comparison import ranking as rank
+
+    indicator = catalogue().indicators[indicator_id]
+    return rank(_indicator_table(indicator_id, location, version), indicator, list(regions), period)
+
+
+def ranking(indicator: Indicator, regions: list[str], period: str) -> pd.DataFrame:
+    """Each region's position among `regions` in `period` (1 = highest), ties sharing a position."""
+    return _ranking(indicator.id, settings().warehouse_location, data_version(), tuple(regions), period)
 
 
 def revised_since_pin(indicator: Indicator) -> pd.DataFrame:

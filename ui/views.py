@@ -73,8 +73,29 @@ def stale_warning(rows: pd.DataFrame, note: loading.SourceNote | None = None) ->
 
 
 def not_fetched(indicator: Indicator) -> None:
+    """An indicator without data: a mistake in its definition is said as one (file and field), never as data that
+    a refresh would bring."""
+    problems = loading.indicator_problems(indicator.id)
+    if problems:
+        st.error(t("indicator.config_error", problems="; ".join(problems)), icon=":material/settings_alert:")
+        return
     st.info(t("indicator.not_fetched", definition=pick(indicator.description.as_dict()),
               series=", ".join(indicator.formula.series_ids())), icon=":material/hourglass_empty:")
+
+
+def wide_table(rows: pd.DataFrame, order: list[str], decimals: int) -> pd.DataFrame:
+    """The table alternative of a trend: a row per period (newest first), a column per area in `order`, values
+    written in the reader's number format."""
+    wide = rows.pivot_table(index="period", columns="name", values="value", aggfunc="first")
+    wide = wide[[name for name in order if name in wide.columns]].sort_index(ascending=False)
+    wide.index = [period_label(period) for period in wide.index]
+    return wide.map(lambda value: number(value, decimals))
+
+
+def rebased(rows: pd.DataFrame, start: str) -> pd.DataFrame:
+    """Each area's values as an index, its value in `start` = 100; areas without a value then are left out."""
+    base = rows[rows["period"] == start].set_index("region")["value"]
+    return rows.assign(value=rows["value"] / rows["region"].map(base) * 100).dropna(subset=["value"])
 
 
 def indicator_panel(indicator: Indicator, municipalities: list[str], benchmark: str) -> None:
@@ -112,10 +133,7 @@ def indicator_panel(indicator: Indicator, municipalities: list[str], benchmark: 
                                                status_labels=status_labels()))
     if table_tab.open:
         with table_tab:
-            wide = rows.pivot_table(index="period", columns="name", values="value", aggfunc="first")
-            wide = wide[[n for n in order if n in wide.columns]].sort_index(ascending=False)
-            wide.index = [period_label(p) for p in wide.index]
-            st.dataframe(wide.map(lambda v: number(v, indicator.decimals)), width="stretch", height=260)
+            st.dataframe(wide_table(rows, order, indicator.decimals), width="stretch", height=260)
             trend = charts.trend_chart(rows, unit=unit, value_title=name, monthly=indicator.frequency == "monthly",
                                        decimals=indicator.decimals, order=order, benchmarks=benchmarks)
             span = period_span((str(rows["period"].min()), str(rows["period"].max())))
