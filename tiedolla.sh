@@ -49,6 +49,17 @@ ensure_chromium() {
   fi
 }
 
+# The project's packages and the example plugin, installed editable, so that the plugin finds `sources.contract`
+# as any plugin would and its entry point registers its kind (once, again only when a pyproject.toml changed).
+ensure_project() {
+  local stamp="$VENV/.installed-project" digest
+  digest=$(cat pyproject.toml examples/csv_source/pyproject.toml | sha256sum | cut -d' ' -f1)
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps -e . -e examples/csv_source
+    echo "$digest" > "$stamp"
+  fi
+}
+
 # The PostgreSQL backend's tests start a throwaway server of their own (initdb + pg_ctl), so they need the binaries.
 ensure_postgresql() {
   if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
@@ -82,6 +93,7 @@ case "${1:-}" in
     shift
     ensure_venv
     ensure_requirements requirements-dev.txt
+    ensure_project
     ensure_chromium
     ensure_postgresql
     ensure_nginx
