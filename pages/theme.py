@@ -45,13 +45,15 @@ for kind in ("situational", "structural"):
     st.caption(t(f"section.{kind}_help"))
     for position, indicator in enumerate(indicators):
         span = coverage.get(indicator.id)
+        broken = not span and bool(loading.indicator_problems(indicator.id))
         label = pick(indicator.name.as_dict()) + " · " + (
-            views.period_span(span) if span else t("indicator.config_error_short")
-            if loading.indicator_problems(indicator.id) else t("indicator.not_fetched_short"))
+            views.period_span(span) if span else t("indicator.config_error_short") if broken
+            else t("indicator.not_fetched_short"))
         # Panels compute only when open (lazy), so a theme of many indicators stays quick to rerun; the first
         # indicator of each section is open to start with.
         panel = st.expander(label, expanded=position == 0, key=f"panel_{indicator.id}", on_change="rerun",
-                            icon=None if span else ":material/hourglass_empty:")
+                            icon=None if span else ":material/settings_alert:" if broken
+                            else ":material/hourglass_empty:")
         if panel.open:
             with panel:
                 views.indicator_panel(indicator, view.municipalities, view.benchmark)
