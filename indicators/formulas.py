@@ -10,12 +10,14 @@ Rules, in the order they apply:
 4. A missing input gives a missing value, never zero; a zero denominator gives a missing value.
 
 `compute` returns `region, period, value, numerator, denominator` (numerator and denominator for ratios, used for
-confidence intervals) and `origin` (the series ids that gave each value, for provenance).
+confidence intervals) and `origin`: a `Lineage`, the series ids that gave each value, as data (the source line looks
+up each series' tables and vintages in the warehouse from them).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -28,10 +30,35 @@ RESULT_COLUMNS = ["region", "period", "value", "numerator", "denominator", "orig
 KEYS = ["region", "period"]
 
 
+@dataclass(frozen=True, order=True)
+class Lineage:
+    """The series behind a value, in id order: one for a plain value, both a numerator's and a denominator's for a
+    ratio, every series an area's member municipalities drew on for a sum."""
+
+    series: tuple[str, ...]
+
+    @classmethod
+    def of(cls, *series_ids: str) -> Lineage:
+        return cls(tuple(sorted(set(series_ids))))
+
+    @classmethod
+    def union(cls, lineages: Iterable[Lineage]) -> Lineage:
+        return cls.of(*(series_id for lineage in lineages for series_id in lineage.series))
+
+    def __str__(self) -> str:
+        return ", ".join(self.series)
+
+
+def _joined(left: pd.Series, right: pd.Series) -> list[Lineage]:
+    """Row by row, the lineage of a value made of two (a ratio, a difference); few distinct pairs, so memoised."""
+    memo: dict[tuple[Lineage, Lineage], Lineage] = {}
+    return [memo.get(pair) or memo.setdefault(pair, Lineage.union(pair)) for pair in zip(left, right)]
+
+
 def empty_result() -> pd.DataFrame:
     return pd.DataFrame({"region": pd.Series(dtype="string"), "period": pd.Series(dtype="string"),
                          "value": pd.Series(dtype="float64"), "numerator": pd.Series(dtype="float64"),
-                         "denominator": pd.Series(dtype="float64"), "origin": pd.Series(dtype="string")})
+                         "denominator": pd.Series(dtype="float64"), "origin": pd.Series(dtype="object")})
 
 
 def coalesce(frame: pd.DataFrame, ids: list[str]) -> pd.DataFrame:
@@ -44,7 +71,9 @@ def coalesce(frame: pd.DataFrame, ids: list[str]) -> pd.DataFrame:
         return pd.DataFrame(columns=["region", "period", "value", "origin"])
     stacked = pd.concat(pieces, ignore_index=True).sort_values("rank", kind="stable")
     chosen = stacked.drop_duplicates(KEYS, keep="first")
-    return chosen.rename(columns={"series": "origin"})[["region", "period", "value", "origin"]].reset_index(drop=True)
+    lineages = {series_id: Lineage.of(series_id) for series_id in ids}
+    chosen = chosen.assign(origin=chosen["series"].astype(str).map(lineages))
+    return chosen[["region", "period", "value", "origin"]].reset_index(drop=True)
 
 
 def annual_mean(frame: pd.DataFrame) -> pd.DataFrame:
@@ -77,8 +106,8 @@ class Engine:
         published = values[values["region"].isin(areas)]
         computed = pd.DataFrame(columns=values.columns)
         # An area's origin is the set of series its member municipalities' values came from in that period.
-        pairs = municipal[["period", "origin"]].drop_duplicates().sort_values("origin")
-        origin_by_period = pairs.groupby("period", observed=True)["origin"].agg(",".join)
+        pairs = municipal[["period", "origin"]].drop_duplicates()
+        origin_by_period = pairs.groupby("period", observed=True)["origin"].agg(Lineage.union)
         if areas and aggregate == "sum":
             summed = aggregate_counts(municipal.assign(series="x"), areas, self.registry)
             computed = summed.drop(columns="series")
@@ -113,7 +142,7 @@ class Engine:
                 "region": joined["region"], "period": joined["period"],
                 "value": joined["value_n"] / denominators * formula.scale,
                 "numerator": joined["value_n"], "denominator": joined["value_d"],
-                "origin": joined["origin_n"].astype(str) + " / " + joined["origin_d"].astype(str),
+                "origin": _joined(joined["origin_n"], joined["origin_d"]),
             })
         elif formula.type == "difference":
             minuend = self.resolve(formula.minuend, regions, formula.aggregate, formula)
@@ -122,7 +151,7 @@ class Engine:
             result = pd.DataFrame({
                 "region": joined["region"], "period": joined["period"],
                 "value": joined["value_a"] - joined["value_b"],
-                "origin": joined["origin_a"].astype(str) + " − " + joined["origin_b"].astype(str),
+                "origin": _joined(joined["origin_a"], joined["origin_b"]),
             })
         else:
             values = self.resolve(formula.input, regions, formula.aggregate, formula)
@@ -148,7 +177,7 @@ class Engine:
             return empty_result()
         result = result.assign(numerator=result.get("numerator", np.nan), denominator=result.get("denominator", np.nan))
         result = result[RESULT_COLUMNS].sort_values(KEYS, ignore_index=True)
-        # origin repeats a few long strings: a category halves the size of cached tables.
+        # origin repeats a few lineages: a category halves the size of cached tables.
         return result.astype({"region": "string", "period": "string", "value": "float64",
                               "numerator": "float64", "denominator": "float64", "origin": "category"})
 

@@ -214,7 +214,7 @@ def test_every_indicator_computes_on_a_constructed_frame_of_its_series(indicator
     for ids in references.values():
         for position, series_id in enumerate(ids):
             positions.setdefault(series_id, set()).add(position)
-    used = set(",".join(result["origin"].astype(str)).replace(" / ", ",").replace(" − ", ",").split(","))
+    used = {series_id for lineage in result["origin"].unique() for series_id in lineage.series}
     for role, ids in references.items():
         if role == "weight" or any(len(positions[series_id]) > 1 for series_id in ids):
             continue

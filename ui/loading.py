@@ -312,8 +312,7 @@ def source_note(frame: pd.DataFrame) -> SourceNote | None:
     """Provenance of the series that actually produced the rows of `frame` (its `origin` column)."""
     if frame.empty:
         return None
-    used = sorted({part.strip() for origin in frame["origin"].dropna().unique()
-                   for part in str(origin).replace("/", ",").replace("−", ",").split(",") if part.strip()})
+    used = sorted({series_id for lineage in frame["origin"].dropna().unique() for series_id in lineage.series})
     metadata = series_metadata()
     status = fetch_status()
     publishers, tables, licences, updated, fetched, errors = [], [], [], [], [], []
