@@ -6,9 +6,12 @@ see README for why not a bare `streamlit run app.py`).
 
 from __future__ import annotations
 
+from functools import partial
+
 import streamlit as st
 
 from indicators.catalogue import CatalogueError
+from pages import theme as theme_page
 from sources.settings import ConfigError
 from sources.warehouse import SchemaOutdated, WarehouseError, WarehouseUnavailable, describe_location
 from ui import loading
@@ -130,17 +133,16 @@ def main() -> None:
 
     home = st.Page("pages/home.py", title=t("nav.home"), icon=":material/home:", default=True)
     themes = [
-        st.Page("pages/theme.py", title=pick(theme.name.as_dict()), icon=theme.icon or None, url_path=theme.id)
+        st.Page(partial(theme_page.render, theme.id), title=pick(theme.name.as_dict()), icon=theme.icon or None,
+                url_path=theme.id)
         for theme in catalogue.themes
     ]
     compare = st.Page("pages/compare.py", title=t("nav.compare"), icon=":material/compare_arrows:", url_path="compare")
     about = st.Page("pages/about.py", title=t("nav.about"), icon=":material/info:", url_path="about")
     page = st.navigation({t("nav.section_main"): [home], t("nav.section_themes"): themes,
                           t("nav.section_tools"): [compare, about]})
-    # The theme page is one script serving every theme; it reads which one from here.
-    theme_ids = {theme.id for theme in catalogue.themes}
+    # The home page links to the theme pages (st.page_link needs the page objects of this run).
     st.session_state["_theme_pages"] = dict(zip((theme.id for theme in catalogue.themes), themes))
-    st.session_state["_theme_id"] = page.url_path if page.url_path in theme_ids else None
     try:  # the database can go away between any two reads of a run
         vintage_caption()
         freshness = loading.freshness()

@@ -1,7 +1,8 @@
 """A theme page (employment, climate, work ability, well-being), driven entirely by the catalogue.
 
 Key figures first, then the concept map, then situational indicators (what is happening now) and structural
-indicators (long-term change) in two separate sections.
+indicators (long-term change) in two separate sections. `app.py` registers `render` once per theme, with the theme's
+id bound (`functools.partial`), so each theme page knows its theme from its own registration.
 """
 
 import streamlit as st
@@ -9,51 +10,54 @@ import streamlit as st
 from ui import loading, state, views
 from ui.i18n import pick, t
 
-catalogue = loading.catalogue()
-theme = catalogue.theme(st.session_state.get("_theme_id") or catalogue.themes[0].id)
-view = state.current()
 
-st.title(f"{theme.icon} {pick(theme.name.as_dict())}".strip())
-st.write(pick(theme.description.as_dict()))
-if not view.municipalities:
-    st.info(t("theme.pick_municipalities"), icon=":material/arrow_back:")
+def render(theme_id: str) -> None:
+    catalogue = loading.catalogue()
+    theme = catalogue.theme(theme_id)
+    view = state.current()
 
-coverage = loading.coverage()
-# The key figures show what is happening now: the first situational indicator with data (else any with data).
-by_kind = sorted(theme.indicators, key=lambda indicator: indicator.kind != "situational")
-headline = next((i for i in by_kind if coverage.get(i.id)), None)
-if headline is not None and view.municipalities:
-    views.key_figures(headline, view.municipalities, view.benchmark)
+    st.title(f"{theme.icon} {pick(theme.name.as_dict())}".strip())
+    st.write(pick(theme.description.as_dict()))
+    if not view.municipalities:
+        st.info(t("theme.pick_municipalities"), icon=":material/arrow_back:")
 
-concept_map = st.expander(t("theme.concept_map"), key=f"concept_map_{theme.id}", on_change="rerun")
-if concept_map.open:
-    with concept_map:
-        st.caption(t("theme.concept_map_help"))
-        st.graphviz_chart(views.concept_map_dot(theme), width="stretch")
-        indicator_ids = [indicator.id for indicator in theme.indicators]
-        chosen = st.selectbox(t("theme.concept_map_pick"), [None, *indicator_ids], key=f"concept_pick_{theme.id}",
-                              format_func=lambda i: "–" if i is None else pick(catalogue.indicators[i].name.as_dict()))
-        if chosen is not None:
-            with st.container(border=True):
-                views.indicator_panel(catalogue.indicators[chosen], view.municipalities, view.benchmark)
+    coverage = loading.coverage()
+    # The key figures show what is happening now: the first situational indicator with data (else any with data).
+    by_kind = sorted(theme.indicators, key=lambda indicator: indicator.kind != "situational")
+    headline = next((i for i in by_kind if coverage.get(i.id)), None)
+    if headline is not None and view.municipalities:
+        views.key_figures(headline, view.municipalities, view.benchmark)
 
-for kind in ("situational", "structural"):
-    indicators = [indicator for indicator in theme.indicators if indicator.kind == kind]
-    if not indicators:
-        continue
-    st.header(t(f"section.{kind}"), divider="gray")
-    st.caption(t(f"section.{kind}_help"))
-    for position, indicator in enumerate(indicators):
-        span = coverage.get(indicator.id)
-        broken = not span and bool(loading.indicator_problems(indicator.id))
-        label = pick(indicator.name.as_dict()) + " · " + (
-            views.period_span(span) if span else t("indicator.config_error_short") if broken
-            else t("indicator.not_fetched_short"))
-        # Panels compute only when open (lazy), so a theme of many indicators stays quick to rerun; the first
-        # indicator of each section is open to start with.
-        panel = st.expander(label, expanded=position == 0, key=f"panel_{indicator.id}", on_change="rerun",
-                            icon=None if span else ":material/settings_alert:" if broken
-                            else ":material/hourglass_empty:")
-        if panel.open:
-            with panel:
-                views.indicator_panel(indicator, view.municipalities, view.benchmark)
+    concept_map = st.expander(t("theme.concept_map"), key=f"concept_map_{theme.id}", on_change="rerun")
+    if concept_map.open:
+        with concept_map:
+            st.caption(t("theme.concept_map_help"))
+            st.graphviz_chart(views.concept_map_dot(theme), width="stretch")
+            indicator_ids = [indicator.id for indicator in theme.indicators]
+            chosen = st.selectbox(
+                t("theme.concept_map_pick"), [None, *indicator_ids], key=f"concept_pick_{theme.id}",
+                format_func=lambda i: "–" if i is None else pick(catalogue.indicators[i].name.as_dict()))
+            if chosen is not None:
+                with st.container(border=True):
+                    views.indicator_panel(catalogue.indicators[chosen], view.municipalities, view.benchmark)
+
+    for kind in ("situational", "structural"):
+        indicators = [indicator for indicator in theme.indicators if indicator.kind == kind]
+        if not indicators:
+            continue
+        st.header(t(f"section.{kind}"), divider="gray")
+        st.caption(t(f"section.{kind}_help"))
+        for position, indicator in enumerate(indicators):
+            span = coverage.get(indicator.id)
+            broken = not span and bool(loading.indicator_problems(indicator.id))
+            label = pick(indicator.name.as_dict()) + " · " + (
+                views.period_span(span) if span else t("indicator.config_error_short") if broken
+                else t("indicator.not_fetched_short"))
+            # Panels compute only when open (lazy), so a theme of many indicators stays quick to rerun; the first
+            # indicator of each section is open to start with.
+            panel = st.expander(label, expanded=position == 0, key=f"panel_{indicator.id}", on_change="rerun",
+                                icon=None if span else ":material/settings_alert:" if broken
+                                else ":material/hourglass_empty:")
+            if panel.open:
+                with panel:
+                    views.indicator_panel(indicator, view.municipalities, view.benchmark)
