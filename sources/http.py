@@ -2,8 +2,8 @@
 
 Adapters never call `requests` directly; each holds a `SourceClient` built from its source's configuration and calls
 its `get`/`post`, which go through `request` here, so every source gets the same behaviour: a User-Agent, connect and
-read timeouts, a client-side throttle (calls per time window, as the host declares), retries with exponential backoff
-on 429 and 5xx that honour Retry-After, and errors that say what to do.
+read timeouts, a throttle shared by every process on the machine (calls per time window, as the host declares),
+retries with exponential backoff on 429 and 5xx that honour Retry-After, and errors that say what to do.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import json
 import re
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -42,50 +42,9 @@ def make_session(user_agent: str) -> requests.Session:
     return session
 
 
-class Throttle:
-    """At most `max_calls` calls in any sliding window of `window_s` seconds (thread-safe)."""
-
-    def __init__(self, max_calls: int, window_s: float, clock=time.monotonic, sleep=time.sleep) -> None:
-        if max_calls < 1 or window_s <= 0:
-            raise ValueError("a throttle needs max_calls >= 1 and window_s > 0")
-        self.max_calls = max_calls
-        self.window_s = window_s
-        self._calls: deque[float] = deque()
-        self._lock = threading.Lock()
-        self._clock = clock
-        self._sleep = sleep
-
-    def wait(self) -> float:
-        """Block until a call is allowed; record it and return its record (pass it to `completed`)."""
-        with self._lock:
-            while True:
-                now = self._clock()
-                while self._calls and now - self._calls[0] >= self.window_s:
-                    self._calls.popleft()
-                if len(self._calls) < self.max_calls:
-                    self._calls.append(now)
-                    return now
-                # A small margin so the oldest call has surely left the server's window too.
-                self._sleep(self.window_s - (now - self._calls[0]) + 0.02)
-
-    def completed(self, record: float) -> None:
-        """Move a call's record to now, when its answer has arrived.
-
-        The host counts a call when it arrives, which can be well after we sent it (connection set-up, a busy
-        network or machine). The moment the answer is back is the latest the host can have counted the call, so
-        counting from then keeps the window on the host's clock as well as ours.
-        """
-        with self._lock:
-            try:
-                self._calls.remove(record)
-            except ValueError:
-                return  # the record has already left the window
-            self._calls.append(self._clock())
-
-
 class SharedThrottle:
-    """`Throttle` shared by every process on this machine: at most `max_calls` calls to one host in any window of
-    `window_s` seconds, whichever process makes them.
+    """At most `max_calls` calls to one host in any sliding window of `window_s` seconds, whichever process on this
+    machine makes them (thread-safe too).
 
     The services count calls per client address, so two refreshes at once (the worker and a CLI run, or refreshes of
     two warehouses) must share one budget, or both get 429s. The calls of a host are a small JSON list of wall-clock
@@ -123,10 +82,12 @@ class SharedThrottle:
             return result
 
     def wait(self) -> float:
+        """Block until a call is allowed; record it and return its record (pass it to `completed`)."""
         while True:
             def claim(calls: list[float], now: float):
                 if len(calls) < self.max_calls:
                     return calls + [now], (now, 0.0)
+                # A small margin so the oldest call has surely left the server's window too.
                 return calls, (None, self.window_s - (now - calls[0]) + 0.02)
             record, pause = self._update(claim)
             if record is not None:
@@ -134,7 +95,12 @@ class SharedThrottle:
             self._sleep(pause)
 
     def completed(self, record: float) -> None:
-        """As `Throttle.completed`: the call counts from when its answer arrived."""
+        """Move a call's record to now, when its answer has arrived.
+
+        The host counts a call when it arrives, which can be well after we sent it (connection set-up, a busy
+        network or machine). The moment the answer is back is the latest the host can have counted the call, so
+        counting from then keeps the window on the host's clock as well as ours.
+        """
         def move(calls: list[float], now: float):
             if record in calls:
                 calls.remove(record)
@@ -143,11 +109,8 @@ class SharedThrottle:
         self._update(move)
 
 
-def host_throttle(directory: Path | None, url: str, max_calls: int, window_s: float) -> Throttle | SharedThrottle:
-    """The throttle for the host of `url`: shared across processes through `directory` (see SharedThrottle), or
-    within this process only when no directory is given."""
-    if directory is None:
-        return Throttle(max_calls, window_s)
+def host_throttle(directory: Path, url: str, max_calls: int, window_s: float) -> SharedThrottle:
+    """The throttle for the host of `url`, shared by every process on the machine through `directory`."""
     host = urlsplit(url).netloc or "local"
     return SharedThrottle(Path(directory) / (re.sub(r"[^A-Za-z0-9._-]", "_", host) + ".json"), max_calls, window_s)
 
@@ -209,7 +172,7 @@ def request(
     *,
     context: str,
     timeout: tuple[float, float] = (5.0, 30.0),
-    throttle: Throttle | SharedThrottle | None = None,
+    throttle: SharedThrottle | None = None,
     max_retries: int = MAX_RETRIES_DEFAULT,
     backoff_base_s: float = BACKOFF_BASE_S,
     sleep=time.sleep,
@@ -281,7 +244,7 @@ class SourceClient:
         session: requests.Session | None = None,
         *,
         timeout: tuple[float, float] = (5.0, 30.0),
-        throttle: Throttle | SharedThrottle | None = None,
+        throttle: SharedThrottle | None = None,
         max_retries: int = MAX_RETRIES_DEFAULT,
         backoff_base_s: float = BACKOFF_BASE_S,
         time_budget_s: float = TIME_BUDGET_DEFAULT_S,
@@ -299,7 +262,6 @@ class SourceClient:
         self.time_budget_s = time_budget_s
         self.down: str | None = None
         self.spent_s = 0.0
-        self.requests = 0  # HTTP attempts made, retries included
         self._clock = clock
 
     @classmethod
@@ -359,12 +321,6 @@ class SourceClient:
                                     f"{RETRY_LATER}", code="time_budget", context=context,
                                     seconds=f"{self.time_budget_s:g}")
         started = self._clock()
-
-        def attempted() -> None:
-            self.requests += 1
-            if progress is not None:
-                progress(requests=1, message=message)
-
         try:
             return request(
                 self.session,
@@ -375,7 +331,7 @@ class SourceClient:
                 throttle=self.throttle,
                 max_retries=self.max_retries,
                 backoff_base_s=self.backoff_base_s,
-                on_attempt=attempted,
+                on_attempt=None if progress is None else partial(progress, requests=1, message=message),
                 **kwargs,
             )
         except SourceUnavailable as exc:
