@@ -152,14 +152,19 @@ class Warehouse(ABC):
     def latest_vintage_id(self) -> int:
         """The data version: the newest vintage id, 0 for an empty warehouse. Cheap; asked on every page run."""
 
-    @abstractmethod
     def status(self) -> dict[str, dict[str, Any]]:
         """Per series or document: last success, last attempt, last error, and what the last publication check
         saw (`published_marker`, `last_checked`)."""
+        return {key: entry for key, entry in self._status_entries().items() if not key.startswith(RUN_PREFIX)}
 
-    @abstractmethod
     def runs(self) -> dict[str, dict[str, Any]]:
         """The records kept by `record_run`, by name (e.g. "refresh": the last refresh; "worker": its schedule)."""
+        return {key.removeprefix(RUN_PREFIX): entry for key, entry in self._status_entries().items()
+                if key.startswith(RUN_PREFIX)}
+
+    @abstractmethod
+    def _status_entries(self) -> dict[str, dict[str, Any]]:
+        """Every status entry, series', documents' and runs' (`status()` and `runs()` split them), in key order."""
 
     @abstractmethod
     def read_document(self, name: str) -> tuple[bytes, Provenance] | None:

@@ -45,7 +45,6 @@ from sources.warehouse import (
     DOCUMENT_PREFIX,
     HISTORY_COLUMNS,
     KEYS,
-    RUN_PREFIX,
     HeldLock,
     SeriesDump,
     Vintage,
@@ -241,14 +240,7 @@ class LocalWarehouse(Warehouse):
     def latest_vintage_id(self) -> int:
         return self._index()["latest"]
 
-    def status(self) -> dict[str, dict[str, Any]]:
-        return {key: entry for key, entry in self._status_file().items() if not key.startswith(RUN_PREFIX)}
-
-    def runs(self) -> dict[str, dict[str, Any]]:
-        return {key.removeprefix(RUN_PREFIX): entry for key, entry in self._status_file().items()
-                if key.startswith(RUN_PREFIX)}
-
-    def _status_file(self) -> dict[str, dict[str, Any]]:
+    def _status_entries(self) -> dict[str, dict[str, Any]]:
         try:
             return json.loads(self.status_path.read_text(encoding="utf-8"))
         except FileNotFoundError:
@@ -450,7 +442,7 @@ class LocalWarehouse(Warehouse):
 
     def _update_status(self, series_id: str, **fields: Any) -> None:
         with self._file_lock(".status.lock"):
-            status = self._status_file()
+            status = self._status_entries()
             entry = status.setdefault(series_id, {})
             entry.update(fields)
             entry["last_attempt"] = now_iso()

@@ -79,7 +79,6 @@ from sources.warehouse import (
     DOCUMENT_PREFIX,
     HISTORY_COLUMNS,
     KEYS,
-    RUN_PREFIX,
     HeldLock,
     SchemaOutdated,
     SeriesDump,
@@ -568,14 +567,7 @@ class PostgresWarehouse(Warehouse):
         with self._transaction() as connection:
             return connection.execute("SELECT coalesce(max(id), 0) FROM vintages").fetchone()[0]
 
-    def status(self) -> dict[str, dict[str, Any]]:
-        return {key: entry for key, entry in self._status_rows().items() if not key.startswith(RUN_PREFIX)}
-
-    def runs(self) -> dict[str, dict[str, Any]]:
-        return {key.removeprefix(RUN_PREFIX): entry for key, entry in self._status_rows().items()
-                if key.startswith(RUN_PREFIX)}
-
-    def _status_rows(self) -> dict[str, dict[str, Any]]:
+    def _status_entries(self) -> dict[str, dict[str, Any]]:
         with self._transaction() as connection:
             rows = connection.execute("SELECT key, entry FROM status ORDER BY key").fetchall()
         # Keys sorted as the local store's status.json has them (jsonb keeps its own key order).
