@@ -13,15 +13,17 @@ import re
 import tomllib
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 THEMES_DIR = Path(__file__).resolve().parent / "themes"
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "ui" / "locales"
 LANGS = ("fi", "sv", "en")
-# How often a source updates an indicator; sources/schedule.py knows each rhythm's length (a test keeps them equal).
-UPDATE_RHYTHMS = ("daily", "weekly", "monthly", "quarterly", "annual")
+# How often a source updates an indicator or a series (the catalogue's `update`, config.toml's series `update`);
+# sources/schedule.py knows each rhythm's length (a test keeps them equal).
+UpdateRhythm = Literal["daily", "weekly", "monthly", "quarterly", "annual"]
+UPDATE_RHYTHMS = get_args(UpdateRhythm)
 SERIES_ID = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
 
 
@@ -117,7 +119,7 @@ class Indicator(BaseModel):
     decimals: int = Field(ge=0, le=4)
     polarity: Literal["higher_better", "lower_better", "neutral"]
     frequency: Literal["annual", "monthly"]
-    update: Literal["daily", "weekly", "monthly", "quarterly", "annual"]  # how often the source updates it
+    update: UpdateRhythm  # how often the source updates it
     formula: Formula
     regions: list[Literal["municipality", "subregion", "region", "wellbeing_county", "municipality_group",
                           "country"]]

@@ -25,6 +25,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from indicators.catalogue import UpdateRhythm
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_FILE = REPO_ROOT / "config.toml"
 LANGUAGES = ("fi", "sv", "en")
@@ -50,7 +52,7 @@ class SeriesConfig(BaseModel):
     measure: Literal["count", "rate", "amount"] = "count"
     description: dict[str, str] = Field(default_factory=dict)
     # How often the publisher updates it, when the catalogue's indicators do not say (see sources/schedule.py).
-    update: Literal["daily", "weekly", "monthly", "quarterly", "annual"] | None = None
+    update: UpdateRhythm | None = None
 
 
 class SourceConfig(BaseModel):
