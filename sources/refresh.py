@@ -53,6 +53,7 @@ SNAPSHOT_KIND = "snapshot"  # the bundled data; the app seeds from it separately
 UPDATED, UNCHANGED, FAILED = "updated", "unchanged", "failed"
 PARTIAL = "partial"  # stored what came, but part of the series failed (e.g. some municipality files were missing)
 CURRENT = "current"  # `due` mode: the source has not published since the last fetch, so nothing was fetched
+FETCHED = (UPDATED, UNCHANGED, PARTIAL)  # outcomes of a series that was fetched and stored (wholly or in part)
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,7 @@ class RefreshReport:
 
     @property
     def fetched(self) -> int:
-        return sum(o.status in (UPDATED, UNCHANGED, PARTIAL) for o in self.outcomes)
+        return sum(o.status in FETCHED for o in self.outcomes)
 
     def counts_line(self) -> str:
         return f"checked {self.checked}, due {self.due}, fetched {self.fetched}, requests {self.requests}"
@@ -234,7 +235,7 @@ def refresh(
                     if documents and any(key.startswith(DOCUMENT_PREFIX) for key in wanted):
                         _refresh_documents(adapter, warehouse, tracker)
                     elif documents:
-                        tracker.finished(SeriesOutcome(adapter.name, f"documents:{adapter.name}", CURRENT,
+                        tracker.finished(SeriesOutcome(adapter.name, documents_label(adapter.name), CURRENT,
                                                        reason="not published since last fetch"))
                     _remember_markers(warehouse, report, adapter.name, markers)
                 report.finished_at = now_iso()
@@ -244,6 +245,11 @@ def refresh(
     finally:
         if own_session:
             session.close()
+
+
+def documents_label(source: str) -> str:
+    """The outcome (and status key) of one source's documents in a refresh, e.g. `documents:boundaries`."""
+    return f"documents:{source}"
 
 
 def _document_names(adapter, documents: bool) -> list[str]:
@@ -318,8 +324,8 @@ def _older_than(moment: str | None, age, now: datetime) -> bool:
 def _remember_markers(warehouse: Warehouse, report: RefreshReport, adapter_name: str,
                       markers: dict[str, str | None]) -> None:
     """After a successful fetch, keep the marker seen before it: the next due check compares against it."""
-    fetched = {o.series for o in report.outcomes if o.status in (UPDATED, UNCHANGED, PARTIAL)}
-    documents_fetched = f"documents:{adapter_name}" in fetched
+    fetched = {o.series for o in report.outcomes if o.status in FETCHED}
+    documents_fetched = documents_label(adapter_name) in fetched
     for key, marker in markers.items():
         if marker is not None and (key in fetched or key.startswith(DOCUMENT_PREFIX) and documents_fetched):
             warehouse.note_status(key, {"published_marker": marker, "last_checked": now_iso()})
@@ -408,7 +414,7 @@ def _store(source: str, series_id: str, data, warehouse: Warehouse) -> SeriesOut
 
 
 def _refresh_documents(adapter, warehouse: Warehouse, tracker: _Tracker) -> None:
-    label = f"documents:{adapter.name}"
+    label = documents_label(adapter.name)
     tracker.emit(f"{adapter.name}: fetching documents")
     try:
         documents = adapter.fetch_documents(progress=tracker.adapter_progress)
