@@ -30,7 +30,7 @@ from sources.refresh import RefreshReport, refresh
 from sources.schedule import Schedule, next_run, parse_schedule
 from sources.settings import ConfigError, Settings
 from sources.status import WORKER_RECORD
-from sources.warehouse import WarehouseBusy, WarehouseError, open_warehouse
+from sources.warehouse import WarehouseBusy, WarehouseError, describe_location, open_warehouse
 
 
 def log_line(message: str) -> None:
@@ -77,7 +77,7 @@ class Worker:
 
     def run_forever(self) -> None:
         self.log(f"started (pid {os.getpid()}), schedule {self.schedule.describe()}, warehouse "
-                 f"{_where(self.settings)}")
+                 f"{describe_location(self.settings.warehouse_location)}")
         while not self.stop.is_set():
             report = self.run_once()
             if self.stop.is_set():
@@ -102,12 +102,6 @@ class Worker:
                 warehouse.record_run(WORKER_RECORD, fields)
         except WarehouseError as exc:  # the warehouse is down: the log says so, the backoff retries
             self.log(f"could not record the schedule in the warehouse: {exc}")
-
-
-def _where(settings: Settings) -> str:
-    from sources.warehouse import describe_location
-
-    return describe_location(settings.warehouse_location)
 
 
 def run_worker(settings: Settings, once: bool = False) -> int:

@@ -24,7 +24,14 @@ from indicators.regions import COUNTRY, RegionRegistry, get_registry  # noqa: F4
 from sources.settings import Settings, get_settings
 from sources.snapshot import seed_warehouse
 from sources.status import failed_last, status_report
-from sources.warehouse import Vintage, Warehouse, WarehouseBusy, WarehouseReadOnly, open_warehouse  # noqa: F401 - WarehouseBusy: pages catch it
+from sources.warehouse import (  # noqa: F401 - WarehouseBusy: pages catch it
+    Vintage,
+    Warehouse,
+    WarehouseBusy,
+    WarehouseError,
+    WarehouseReadOnly,
+    open_warehouse,
+)
 from ui.i18n import t
 
 log = logging.getLogger(__name__)
@@ -73,10 +80,11 @@ def _catalogue_problems(configuration: str) -> dict[str, list[str]]:
 
 def indicator_problems(indicator_id: str) -> list[str]:
     """Mistakes in an indicator's definition (a series no source offers, a unit without its text): checked once
-    per process, as `python -m sources check` does."""
+    per process and configuration, as `python -m sources check` does."""
+    from indicators.catalogue import themes_dir
     from sources.settings import config_file
 
-    return _catalogue_problems(f"{config_file()} {settings().warehouse_location}").get(indicator_id, [])
+    return _catalogue_problems(f"{config_file()} {themes_dir()}").get(indicator_id, [])
 
 
 def ensure_warehouse() -> list[str]:
@@ -118,8 +126,6 @@ def latest_version() -> int:
 
 def warehouse_reachable() -> bool:
     """Whether the warehouse answers again (after a lost database connection); the next read is then fresh."""
-    from sources.warehouse import WarehouseError
-
     try:
         version = warehouse().latest_vintage_id()
     except WarehouseError:
