@@ -114,17 +114,16 @@ def _check() -> int:
     from sources.registry import declared_series
     from sources.settings import check_configuration, config_file
 
-    problems = check_configuration()
+    settings, problems = check_configuration()
     catalogue, catalogue_errors = check_catalogue_files()
     problems += catalogue_errors
-    if catalogue is not None and not problems:  # references need both to be sound
-        problems += [str(problem) for problem in catalogue_problems(catalogue, declared_series(load_settings()))]
+    if catalogue is not None and settings is not None and not problems:  # references need both to be sound
+        problems += [str(problem) for problem in catalogue_problems(catalogue, declared_series(settings))]
     if problems:
         print(f"{len(problems)} problem{'s' if len(problems) > 1 else ''} in {config_file()} and the catalogue:")
         for problem in problems:
             print(f"- {problem}")
         return EXIT_CONFIG_ERROR
-    settings = load_settings()
     series = sum(len(source.series) for source in settings.sources.values())
     print(f"OK: {config_file()} ({len(settings.sources)} sources, {series} series) and the catalogue "
           f"({len(catalogue.indicators)} indicators in {len(catalogue.themes)} themes).")

@@ -159,9 +159,10 @@ def load_settings(**overrides: Any) -> Settings:
     return settings
 
 
-def check_configuration(**overrides: Any) -> list[str]:
-    """Every problem of the configuration, each naming the file and the field (for `python -m sources check`)."""
-    return _load(overrides)[1]
+def check_configuration(**overrides: Any) -> tuple[Settings | None, list[str]]:
+    """The settings and every problem of the configuration, each naming the file and the field (for
+    `python -m sources check`); the settings are None when they could not be read or validated at all."""
+    return _load(overrides)
 
 
 def _load(overrides: dict[str, Any]) -> tuple[Settings | None, list[str]]:
