@@ -56,13 +56,17 @@ def unit_of(reference: str, declared: dict[str, Declared]) -> str:
     return canonical(declared[parse_series_ref(reference)[0]].unit)
 
 
-def reference_problems(indicator: Indicator, declared: dict[str, Declared]) -> list[str]:
-    """Series no source provides, and fallback chains whose members differ in unit, frequency or measure."""
+def reference_problems(indicator: Indicator, declared: dict[str, Declared]) -> list[tuple[str, str]]:
+    """`(role, message)` for every series no source offers (with the closest declared id), and for fallback chains
+    whose members differ in unit, frequency or measure."""
     problems = []
     for role, ids in indicator.formula.references().items():
         unknown = [series_id for series_id in ids if series_id not in declared]
+        for series_id in unknown:
+            close = difflib.get_close_matches(series_id, sorted(declared), n=1, cutoff=0.8)
+            hint = f"; did you mean '{close[0]}'?" if close else " (check config.toml and the snapshot)."
+            problems.append((role, f"no configured source offers the series '{series_id}'{hint}"))
         if unknown:
-            problems.append(f"{role}: no source provides {unknown} (config.toml series or the snapshot)")
             continue
         first = declared[ids[0]]
         for other in (declared[series_id] for series_id in ids[1:]):
@@ -71,8 +75,8 @@ def reference_problems(indicator: Indicator, declared: dict[str, Declared]) -> l
                 if field == "unit":
                     mine, theirs = canonical(mine), canonical(theirs)
                 if mine != theirs:
-                    problems.append(f"{role}: {first.id} and its fallback {other.id} differ in {field} "
-                                    f"({mine!r} vs {theirs!r})")
+                    problems.append((role, f"{first.id} and its fallback {other.id} differ in {field} "
+                                           f"({mine!r} vs {theirs!r})"))
     return problems
 
 
@@ -182,17 +186,10 @@ def catalogue_problems(catalogue: Catalogue, declared: dict[str, Declared], loca
     for indicator in catalogue.indicators.values():
         path = catalogue.files.get(indicator.theme)
         file = f"indicators/themes/{path.name}" if path else f"theme {indicator.theme}"
-        for role, ids in indicator.formula.references().items():
-            for series_id in ids:
-                if series_id not in declared:
-                    close = difflib.get_close_matches(series_id, sorted(declared), n=1, cutoff=0.8)
-                    problems.append(CatalogueProblem(
-                        file, indicator.id, f"formula.{role}",
-                        f"no configured source offers the series '{series_id}'"
-                        + (f"; did you mean '{close[0]}'?" if close else " (check config.toml and the snapshot).")))
-        if not any(problem.indicator == indicator.id for problem in problems):
-            problems += [CatalogueProblem(file, indicator.id, "formula", text)
-                         for text in reference_problems(indicator, declared) + unit_problems(indicator, declared)]
+        problems += [CatalogueProblem(file, indicator.id, f"formula.{role}", text)
+                     for role, text in reference_problems(indicator, declared)]
+        problems += [CatalogueProblem(file, indicator.id, "formula", text)
+                     for text in unit_problems(indicator, declared)]
         problems += [CatalogueProblem(file, indicator.id, _field_of(text), text)
                      for text in translation_problems(indicator, texts)]
     return problems

@@ -46,7 +46,7 @@ def by_id(items) -> list:
 # --- rules shared by the real catalogue and the TOML-only example -----------------------------------------------------
 
 
-def reference_problems(indicator: Indicator) -> list[str]:
+def reference_problems(indicator: Indicator) -> list[tuple[str, str]]:
     return checks.reference_problems(indicator, DECLARED)
 
 
