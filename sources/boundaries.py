@@ -107,6 +107,9 @@ class BoundariesAdapter:
                 markers[key] = None
         return markers
 
+    def document_names(self) -> list[str]:
+        return [layer.document for layer in self.layers]
+
     def fetch_documents(self, progress: ProgressCallback | None = None) -> list[tuple[str, bytes, Provenance]]:
         """One validated GeoJSON document per configured layer; raises a SourceError when any layer fails."""
         documents = []

@@ -169,6 +169,10 @@ class FetchesDocuments(Protocol):
     """Optional: non-tabular data (e.g. boundary GeoJSON), stored with `Warehouse.write_document` under its name.
     Refreshed when no series filter is given."""
 
+    def document_names(self) -> list[str]:
+        """The names of the documents it stores, without network access (the due check keeps a status per name)."""
+        ...
+
     def fetch_documents(self, progress: ProgressCallback | None = None) -> list[tuple[str, bytes, Provenance]]: ...
 
 

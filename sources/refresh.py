@@ -226,7 +226,8 @@ def refresh(
                         break
                     lock.verify()
                     documents = with_documents and _has_documents(adapter)
-                    keys = series_ids + [DOCUMENT_PREFIX + name for name in _document_names(adapter, documents)]
+                    names = adapter.document_names() if documents else []
+                    keys = series_ids + [DOCUMENT_PREFIX + name for name in names]
                     markers = _markers(adapter, keys, tracker)
                     wanted = _due(adapter, keys, markers, warehouse, rhythms, tracker) if due else keys
                     report.due += len(wanted)
@@ -250,13 +251,6 @@ def refresh(
 def documents_label(source: str) -> str:
     """The outcome (and status key) of one source's documents in a refresh, e.g. `documents:boundaries`."""
     return f"documents:{source}"
-
-
-def _document_names(adapter, documents: bool) -> list[str]:
-    """The documents an adapter stores (its layers), for the due check and the status keys."""
-    if not documents:
-        return []
-    return [layer.document for layer in getattr(adapter, "layers", [])] or ["*"]
 
 
 def _rhythms(settings: Settings) -> dict[str, str]:

@@ -297,6 +297,9 @@ class FakeDocuments(ConfiguredAdapter):
     def fetch(self, series_ids=None, regions=None, periods=None, progress=None):
         return []
 
+    def document_names(self):
+        return ["kunnat.geojson"]
+
     def fetch_documents(self, progress=None):
         if FakeDocuments.fail:
             raise ConnectionResetError("the map service hung up")
