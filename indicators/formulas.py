@@ -5,8 +5,8 @@ Rules, in the order they apply:
 2. Monthly inputs may be averaged into years (`resample = "annual_mean"`); a year needs all 12 months.
 3. Areas (sub-region, region, wellbeing services county, municipality group, country) come from summed municipal
    counts (indicators.regions.aggregate_counts); a value the source publishes for the area itself wins over the sum.
-   Rates are never averaged: a ratio sums its numerator and denominator first, a rate series is weighted by its
-   real denominator, or has no area value at all.
+   Rates are never averaged: a ratio sums its numerator and denominator first, over the same members (those with
+   both), a rate series is weighted by its real denominator, or has no area value at all.
 4. A missing input gives a missing value, never zero; a zero denominator gives a missing value.
 
 `compute` returns `region, period, value, numerator, denominator` (numerator and denominator for ratios, used for
@@ -94,13 +94,15 @@ class Engine:
 
     # --- inputs ---------------------------------------------------------------------------------------------
 
+    def values(self, ref: str, formula: Formula) -> pd.DataFrame:
+        """Every row of one series reference (municipalities and areas the source publishes), after rules 1 and 2."""
+        ids = parse_series_ref(ref)
+        values = coalesce(self.load(ids), ids)
+        return annual_mean(values) if formula.resample == "annual_mean" else values
+
     def resolve(self, ref: str, regions: list[str], aggregate: str, formula: Formula) -> pd.DataFrame:
         """The values of one series reference for `regions` (municipal rows plus aggregated areas)."""
-        ids = parse_series_ref(ref)
-        frame = self.load(ids)
-        values = coalesce(frame, ids)
-        if formula.resample == "annual_mean":
-            values = annual_mean(values)
+        values = self.values(ref, formula)
         municipal = values[values["region"].str.startswith("KU")]
         areas = [region for region in regions if not region.startswith("KU")]
         published = values[values["region"].isin(areas)]
@@ -129,14 +131,41 @@ class Engine:
         result = pd.concat([wanted_municipal, areas_frame], ignore_index=True)
         return result.astype({"region": "string", "period": "string", "value": "float64"})
 
+    def ratio_parts(self, formula: Formula, regions: list[str]) -> pd.DataFrame:
+        """Numerator and denominator side by side (`value_n`, `value_d`, `origin_n`, `origin_d`) per region and period.
+
+        An area's two sums come from the same member municipalities: those with both a numerator and a denominator
+        in that period (AGGREGATE_MIN_COVERAGE then applies to them). Summed separately, a member missing from one
+        side only would put the sums over different municipalities. An area's published values win only as a pair.
+        """
+        pairs = self.values(formula.numerator, formula).merge(
+            self.values(formula.denominator, formula), on=KEYS, suffixes=("_n", "_d"))
+        municipal = pairs[pairs["region"].str.startswith("KU")]
+        areas = [region for region in regions if not region.startswith("KU")]
+        pieces = [municipal[municipal["region"].isin(regions)] if regions else municipal]
+        if areas:
+            pieces.append(pairs[pairs["region"].isin(areas)])  # published for the area itself, both sides
+            sides = pd.concat([
+                municipal[["region", "period", f"value_{side}"]].rename(columns={f"value_{side}": "value"})
+                .assign(series=side) for side in ("n", "d")], ignore_index=True)
+            summed = aggregate_counts(sides, areas, self.registry)
+            computed = summed.pivot_table(index=KEYS, columns="series", values="value", dropna=False).reset_index()
+            if not computed.empty:
+                lineage = pd.Series(_joined(municipal["origin_n"], municipal["origin_d"]), index=municipal.index)
+                by_period = lineage.groupby(municipal["period"], observed=True).agg(Lineage.union)
+                origin = computed["period"].map(by_period)
+                pieces.append(pd.DataFrame({"region": computed["region"], "period": computed["period"],
+                                            "value_n": computed["n"], "value_d": computed["d"],
+                                            "origin_n": origin, "origin_d": origin}))
+        joined = pd.concat(pieces, ignore_index=True).drop_duplicates(KEYS, keep="first")
+        return joined.astype({"region": "string", "period": "string", "value_n": "float64", "value_d": "float64"})
+
     # --- formulas -------------------------------------------------------------------------------------------
 
     def compute(self, indicator: Indicator, regions: list[str]) -> pd.DataFrame:
         formula = indicator.formula
         if formula.type == "ratio":
-            numerator = self.resolve(formula.numerator, regions, "sum", formula)
-            denominator = self.resolve(formula.denominator, regions, "sum", formula)
-            joined = numerator.merge(denominator, on=KEYS, suffixes=("_n", "_d"))
+            joined = self.ratio_parts(formula, regions)
             denominators = joined["value_d"].where(joined["value_d"] != 0)
             result = pd.DataFrame({
                 "region": joined["region"], "period": joined["period"],

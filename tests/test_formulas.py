@@ -72,6 +72,46 @@ def test_area_ratio_comes_from_summed_counts_not_from_the_average_of_rates():
     assert values(result)[("KU098", "2020")] == pytest.approx(50.0)
 
 
+def test_area_ratio_sums_numerator_and_denominator_over_the_same_members():
+    # Constructed, as the audit found in Länsi-Uusimaa 2008-02: 9 of the 10 Päijät-Häme municipalities have both
+    # counts (10 / 100 each); Hollola has a large denominator but a suppressed numerator. Both sums pass the 90 %
+    # coverage rule on their own, yet a ratio of them would divide 9 members' numerators by 10 members' denominators.
+    rows = []
+    for code in PAIJAT_HAME:
+        rows.append(("t.den", code, "2008-02", 5000.0 if code == "KU098" else 100.0))
+        if code != "KU098":
+            rows.append(("t.num", code, "2008-02", 10.0))
+    result = engine(rows).compute(indicator(type="ratio", numerator="t.num", denominator="t.den", scale=100),
+                                  ["MK07"])
+    area = result.iloc[0]
+    assert (area["numerator"], area["denominator"]) == (90.0, 900.0)  # the same nine members on both sides
+    assert area["value"] == pytest.approx(10.0)  # not 90 / 5900 = 1.5 %
+
+
+def test_area_ratio_with_too_few_matched_members_is_missing():
+    # Constructed: every member has a denominator, but only 8 of 10 have a numerator: 80 % matched is too few.
+    rows = [("t.den", code, "2020", 100.0) for code in PAIJAT_HAME]
+    rows += [("t.num", code, "2020", 10.0) for code in PAIJAT_HAME[:8]]
+    result = engine(rows).compute(indicator(type="ratio", numerator="t.num", denominator="t.den", scale=100),
+                                  ["MK07"])
+    assert result.empty
+
+
+def test_area_ratio_uses_published_values_only_as_a_pair():
+    # Constructed: the source publishes the area's numerator but not its denominator; mixing the published
+    # numerator (999) with our summed denominator would be a ratio of two different things.
+    rows = [("t.num", "MK07", "2020", 999.0)]
+    for code in PAIJAT_HAME:
+        rows += [("t.num", code, "2020", 10.0), ("t.den", code, "2020", 100.0)]
+    result = engine(rows).compute(indicator(type="ratio", numerator="t.num", denominator="t.den", scale=100),
+                                  ["MK07"])
+    assert (result.iloc[0]["numerator"], result.iloc[0]["denominator"]) == (100.0, 1000.0)
+    rows.append(("t.den", "MK07", "2020", 9990.0))
+    published = engine(rows).compute(indicator(type="ratio", numerator="t.num", denominator="t.den", scale=100),
+                                     ["MK07"])
+    assert published.iloc[0]["value"] == pytest.approx(10.0) and published.iloc[0]["denominator"] == 9990.0
+
+
 def test_area_value_published_by_the_source_wins_over_the_sum():
     # Constructed: the source publishes MK07 itself; our sum of members would be 10 x 10 = 100.
     rows = [("t.count", code, "2020", 10.0) for code in PAIJAT_HAME] + [("t.count", "MK07", "2020", 123.0)]
