@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -83,57 +83,182 @@ def long_rows(wide: pd.DataFrame, spec: Spec, period_column: str) -> pd.DataFram
     return tidy_frame(spec.id, wide["region"], wide[period_column].astype(int).astype(str), wide[spec.column])
 
 
-# --- registered unemployment, monthly 2006-01..2020-10, 2020 division (names) ---------------------------------
+# --- reading R data files (build-time only: the app never reads .rda) ----------------------------------------------
+
+
+def read_r_object(path: Path):
+    """The one object saved in an R data file (`rdata` is a build dependency, see requirements-dev.txt)."""
+    import warnings
+
+    import rdata
+
+    with warnings.catch_warnings():
+        # rdata warns about R classes it has no constructor for (tibble, Date, POSIXct); the values are unaffected.
+        warnings.simplefilter("ignore")
+        objects = rdata.conversion.convert(rdata.parser.parse_file(path))
+    (value,) = objects.values()
+    return value
+
+
+@dataclass(frozen=True)
+class PxwebAnswer:
+    """A raw StatFin PxWeb answer saved by R's pxweb package: one row per cell, key columns and the value as text."""
+
+    frame: pd.DataFrame
+    updated: str  # the table's `updated` date from the publisher's metadata (YYYY-MM-DD)
+    source: str  # the table's own source line, e.g. "Tilastokeskus, väestörakenne"
+    url: str
+
+
+def read_pxweb_answer(path: Path) -> PxwebAnswer:
+    data = read_r_object(path)
+    columns = [str(column["code"][0]) for column in data["columns"]]
+    rows = [[str(key[0]) for key in record["key"]] + [str(record["values"][0][0])] for record in data["data"]]
+    frame = pd.DataFrame(rows, columns=columns)
+    metadata = data["metadata"][0]
+    # "2025-02-25T06.00.00Z" as saved by R: the date part is the publisher's update date.
+    updated = str(metadata["updated"][0])[:10]
+    return PxwebAnswer(frame, updated, str(metadata["source"][0]), str(data["url"][0]))
+
+
+def pxweb_values(text: pd.Series) -> pd.Series:
+    """PxWeb's value strings as numbers: '11.5' -> 11.5; StatFin's '...' / '.' (suppressed, not available) -> NaN."""
+    return pd.to_numeric(text.where(~text.str.fullmatch(r"\.+")), errors="raise")
+
+
+def pxweb_month(text: pd.Series) -> pd.Series:
+    """'2024M01' -> '2024-01'."""
+    return text.str.replace("M", "-", regex=False)
+
+
+# --- unemployment counts, monthly 2006-01..2023-10, StatFin 12r5 (2021-2024 division, codes) ----------------------
 
 UNEMPLOYMENT = [
-    Spec("snapshot.unemployed", "Tyottomat",
+    Spec("snapshot.unemployed", "TYOTTOMATLOPUSSA",
          {"fi": "Työttömät työnhakijat kuukauden lopussa", "sv": "Arbetslösa arbetssökande vid månadens slut",
           "en": "Unemployed jobseekers at the end of the month"}, "henkilöä", "count"),
-    Spec("snapshot.labour_force", "Tyovoima",
-         {"fi": "Työvoima", "sv": "Arbetskraft", "en": "Labour force"}, "henkilöä", "count"),
-    Spec("snapshot.vacancies", "Avoimet_tyopaikat",
+    Spec("snapshot.labour_force", "TYOVOIMATK",
+         {"fi": "Työvoima", "sv": "Arbetskraft", "en": "Labour force"}, "henkilöä", "count",
+         description={"fi": "Tilastokeskuksen työssäkäyntitilaston vuosittainen työvoima, jota työnvälitystilasto "
+                            "käyttää työttömyysasteen nimittäjänä.",
+                      "sv": "Statistikcentralens årliga arbetskraft enligt sysselsättningsstatistiken, som "
+                            "arbetsförmedlingsstatistiken använder som nämnare för arbetslöshetsgraden.",
+                      "en": "Statistics Finland's annual labour force from the employment statistics, the denominator "
+                            "the employment service statistics use for the unemployment rate."}),
+    Spec("snapshot.vacancies", "AVPAIKATLOPUSSA",
          {"fi": "Avoimet työpaikat kuukauden lopussa", "sv": "Lediga arbetsplatser vid månadens slut",
           "en": "Open vacancies at the end of the month"}, "kpl", "count"),
 ]
+TEM = "Työ- ja elinkeinoministeriö, Työnvälitystilasto; Tilastokeskus"
 
 
 def build_unemployment(warehouse: Warehouse) -> None:
-    raw = pd.read_csv(RAW / "registered-unemployment" / "data_kunta_1001_monthly_unemployment.csv")
-    raw["region"] = codes_from_names(raw["kunta"])
+    folder = RAW / "unemployment-counts-12r5-2006-2023"
+    raw = read_r_object(folder / "tyonv_12r5.rda")
+    # Municipal rows only: areas are summed from the municipalities on the current division, so that a region of the
+    # 2021-2024 division is never shown as one of today.
+    raw = raw[raw["alue"].astype(str).str.startswith("KU")]
+    month = pd.to_datetime(raw["time"], unit="D").dt.strftime("%Y-%m")
     provenance = Provenance(
         source="snapshot",
-        table="StatFin tyonv 1001 (Työnvälitystilasto, TEM) via pttry/statfiLaborMarkets data_kunta_1001",
-        request_url="http://pxnet2.stat.fi/PXWeb/api/v1/fi/StatFin/tym/tyonv/kk/statfin_tyonv_pxt_1001.px",
-        fetched_at="2021-03-01", data_updated="2021-03-01", licence="CC BY 4.0",
-        attribution="Työ- ja elinkeinoministeriö, Työnvälitystilasto; Statistics Finland",
-        notes=("data/raw/registered-unemployment", "2020 division carried onto 2026 (counts summed)"),
+        table="StatFin 12r5 (Työnvälitystilasto, TEM) via pttry/kohtaantoindeksit tyonv_12r5",
+        request_url="https://pxdata.stat.fi/PxWeb/api/v1/fi/StatFin/tyonv/statfin_tyonv_pxt_12r5.px",
+        # The publisher's release date is not recorded in the file or its repository (the repository's commit date
+        # is not the publisher's): none, rather than a date that would mislead.
+        fetched_at="2026-12-01", data_updated=None, licence="CC BY 4.0", attribution=TEM,
+        notes=("data/raw/unemployment-counts-12r5-2006-2023",
+               "2021-2024 division carried onto 2026 (Pertunmaa summed into Mäntyharju)",
+               "release date not recorded; months 2006-01..2023-10"),
     )
     for spec in UNEMPLOYMENT:
-        frame = tidy_frame(spec.id, raw["region"], raw["month"], raw[spec.column])
+        rows = raw["tiedot"].astype(str) == spec.column
+        frame = tidy_frame(spec.id, raw.loc[rows, "alue"].astype(str), month[rows], raw.loc[rows, "value"])
         write(warehouse, info(spec, "monthly", STATFIN, "https://stat.fi/tilasto/tyonv"),
               carry_to_current(frame, spec.measure), provenance)
 
 
-# --- population 31.12., Sotkanet 127, 2000-2022, 2021 division (codes) -------------------------------------------
+# --- the published unemployment rate, monthly 2007-01..2025-01, StatFin 12r5 (2025 division, codes) ---------------
+
+PUBLISHED_RATE = Spec(
+    "snapshot.unemployment_rate_published", "TYOTOSUUS",
+    {"fi": "Työttömien työnhakijoiden osuus työvoimasta (julkaistu)",
+     "sv": "Arbetslösa arbetssökandes andel av arbetskraften (publicerad)",
+     "en": "Unemployed jobseekers as a share of the labour force (published)"}, "%", "rate",
+    description={"fi": "Tilastokeskuksen julkaisema osuus yhdellä desimaalilla; vain kunnat, ei lukumääriä.",
+                 "sv": "Andelen som Statistikcentralen publicerar med en decimal; endast kommuner, inga antal.",
+                 "en": "The share as Statistics Finland publishes it, to one decimal; municipalities only, no counts."})
 
 
-def population_frame() -> pd.DataFrame:
-    raw = pd.read_csv(RAW / "sotkanet-population" / "sotkadata_population.csv")
-    return tidy_frame("snapshot.population", raw["municipality_code"].map(municipality_code),
-                      raw["year"].astype(str), raw["primary.value"])
+def build_published_rate(warehouse: Warehouse) -> None:
+    folder = RAW / "unemployment-rate-12r5-2007-2025"
+    answer = read_pxweb_answer(folder / "statfin_tyonv_pxt_12r5_map.Rdata")
+    raw = answer.frame
+    provenance = Provenance(
+        source="snapshot", table="StatFin 12r5, Tiedot TYOTOSUUS (raw PxWeb answer via Kangasalakehitys/kuukausiraportti)",
+        request_url=answer.url, fetched_at="2025-03-19", data_updated=answer.updated, licence="CC BY 4.0",
+        attribution=TEM,
+        notes=("data/raw/unemployment-rate-12r5-2007-2025", "2025 division = 2026 division",
+               "from 2025-01 public employment services moved to municipal employment areas (possible series break)"),
+    )
+    frame = tidy_frame(PUBLISHED_RATE.id, raw["Alue"], pxweb_month(raw["Kuukausi"]), pxweb_values(raw[PUBLISHED_RATE.column]))
+    write(warehouse, info(PUBLISHED_RATE, "monthly", STATFIN, "https://stat.fi/tilasto/tyonv"),
+          carry_to_current(frame, PUBLISHED_RATE.measure), provenance)
+
+
+# --- population: 31.12. 1972-2023 (11re), preliminary monthly 2024-01..2025-01 (11lj), net migration (12w7) ---------
+
+POPULATION = Spec("snapshot.population", "vaesto",
+                  {"fi": "Väestö 31.12.", "sv": "Befolkning 31.12.", "en": "Population 31 Dec"}, "henkilöä", "count")
+POPULATION_MONTHLY = Spec(
+    "snapshot.population_preliminary", "vaesto",
+    {"fi": "Väkiluku kuukauden lopussa (ennakkotieto)", "sv": "Folkmängd vid månadens slut (preliminär)",
+     "en": "Population at the end of the month (preliminary)"}, "henkilöä", "count",
+    description={"fi": "Ennakkotieto: tarkentuu, kun vuoden lopullinen väestötieto julkaistaan.",
+                 "sv": "Preliminär uppgift: preciseras när årets slutliga befolkningsuppgift publiceras.",
+                 "en": "Preliminary: revised when the year's final population figure is published."})
+NET_MIGRATION_MONTHLY = Spec(
+    "snapshot.net_migration_monthly", "vm43_netto",
+    {"fi": "Kuntien välinen nettomuutto kuukaudessa", "sv": "Nettoflyttning mellan kommuner per månad",
+     "en": "Net inter-municipal migration per month"}, "henkilöä", "count")
+POPULATION_FOLDER = "population-statfin-2023-2025"
+
+
+def population_provenance(answer: PxwebAnswer, table: str, *notes: str) -> Provenance:
+    return Provenance(
+        source="snapshot", table=f"StatFin {table} (raw PxWeb answer via Kangasalakehitys/kuukausiraportti)",
+        request_url=answer.url, fetched_at="2025-03-19", data_updated=answer.updated, licence="CC BY 4.0",
+        attribution=f"Statistics Finland ({answer.source})", notes=(f"data/raw/{POPULATION_FOLDER}", *notes),
+    )
+
+
+def municipal(frame: pd.DataFrame) -> pd.DataFrame:
+    """Municipal rows only (the whole country 'SSS' is summed from them, on the current division)."""
+    return frame[frame["Alue"].str.startswith("KU")]
 
 
 def build_population(warehouse: Warehouse) -> None:
-    spec = Spec("snapshot.population", "primary.value",
-                {"fi": "Väestö 31.12.", "sv": "Befolkning 31.12.", "en": "Population 31 Dec"}, "henkilöä", "count")
-    provenance = Provenance(
-        source="snapshot", table="Sotkanet indicator 127 (Väestö 31.12., produced by Statistics Finland)",
-        request_url="https://sotkanet.fi/rest/1.1/json?indicator=127", fetched_at="2026-04-02",
-        data_updated="2026-04-02", licence="CC BY 4.0", attribution="THL, Sotkanet.fi; Statistics Finland",
-        notes=("data/raw/sotkanet-population (rOpenGov/geofi)", "2021 division carried onto 2026 (summed)"),
-    )
-    write(warehouse, info(spec, "annual", THL, "https://sotkanet.fi/sotkanet/fi/metadata/indicators/127"),
-          carry_to_current(population_frame(), "count"), provenance)
+    folder = RAW / POPULATION_FOLDER
+    year_end = read_pxweb_answer(folder / "statfin_vaerak_pxt_11re_all")
+    raw = municipal(year_end.frame)
+    frame = tidy_frame(POPULATION.id, raw["Alue"], raw["Vuosi"], pxweb_values(raw["vaesto"]))
+    write(warehouse, info(POPULATION, "annual", STATFIN, "https://stat.fi/tilasto/vaerak"),
+          carry_to_current(frame, "count"),
+          population_provenance(year_end, "vaerak 11re", "2021-2024 division carried onto 2026 (summed)"))
+
+    preliminary = read_pxweb_answer(folder / "statfin_vamuu_pxt_11lj_all.Rdata")
+    raw = municipal(preliminary.frame)
+    frame = tidy_frame(POPULATION_MONTHLY.id, raw["Alue"], pxweb_month(raw["Kuukausi"]), pxweb_values(raw["vaesto"]))
+    write(warehouse, info(POPULATION_MONTHLY, "monthly", STATFIN, "https://stat.fi/tilasto/vamuu"),
+          carry_to_current(frame, "count"),
+          population_provenance(preliminary, "vamuu 11lj", "2025 division = 2026 division", "preliminary figures"))
+
+    migration = read_pxweb_answer(folder / "statfin_muutl_pxt_12w7.Rdata")
+    raw = municipal(migration.frame)
+    frame = tidy_frame(NET_MIGRATION_MONTHLY.id, raw["Alue"], pxweb_month(raw["Kuukausi"]),
+                       pxweb_values(raw["vm43_netto"]))
+    write(warehouse, info(NET_MIGRATION_MONTHLY, "monthly", STATFIN, "https://stat.fi/tilasto/muutl"),
+          carry_to_current(frame, "count"),
+          population_provenance(migration, "muutl 12w7", "2021-2024 division carried onto 2026 (summed)"))
 
 
 # --- Statistics Finland municipal key figures 2006-2016, 2019 division (names via kuntakoodit2017) ---------------
@@ -241,6 +366,15 @@ SOTKANET_2012 = [
 ]
 
 
+POPULATION_16_64 = Spec(
+    "snapshot.sotkanet.population_16_64_estimate", "",
+    {"fi": "16–64-vuotiaat (arvio)", "sv": "16–64-åringar (uppskattning)", "en": "Population aged 16–64 (estimate)"},
+    "henkilöä", "count",
+    description={"fi": "Väestö 31.12. kertaa julkaistu 16–64-vuotiaiden osuus (yksi desimaali): likiarvo.",
+                 "sv": "Befolkningen 31.12 gånger den publicerade andelen 16–64-åringar (en decimal): ett närmevärde.",
+                 "en": "Population on 31 Dec times the published share aged 16–64 (one decimal): an approximation."})
+
+
 def _sotkanet_column(columns: pd.Index, fragment: str) -> str:
     """The one wide-file column whose title (after the [THEME] tag) starts with `fragment`."""
     titles = {c: " ".join(c.split("] ", 1)[-1].split()) for c in columns}
@@ -269,8 +403,8 @@ def build_sotkanet_2012(warehouse: Warehouse) -> None:
     provenance = Provenance(
         source="snapshot", table="Sotkanet indicators as extracted 2013-2014 (2013 division)",
         request_url="https://sotkanet.fi/rest/1.1/", fetched_at="2014-10-13", data_updated="2014-10-13",
-        licence="CC BY 4.0", attribution="THL, Sotkanet.fi (via ouzor/sotkanet-shiny)",
-        notes=("data/raw/sotkanet-indicators-1990-2012",
+        licence="CC BY 4.0", attribution="THL, Sotkanet.fi",
+        notes=("data/raw/sotkanet-indicators-1990-2012 (via ouzor/sotkanet-shiny)",
                "2013 division carried onto 2026: rates with a population denominator recombined; "
                "other rates missing for merged municipalities before their merger"),
     )
@@ -278,6 +412,13 @@ def build_sotkanet_2012(warehouse: Warehouse) -> None:
         frame = tidy_frame(spec.id, raw["region"], period, raw[_sotkanet_column(raw.columns, spec.column)])
         write(warehouse, info(spec, "annual", THL, "https://sotkanet.fi/"),
               carry_to_current(frame, spec.measure, weights.get(spec.weight or "")), provenance)
+    # The estimated denominator itself, so that areas can be weighted by it too (the formula engine's "weighted").
+    estimate = weights["population_16_64"]
+    frame = tidy_frame(POPULATION_16_64.id, estimate["region"], estimate["period"], estimate["weight"])
+    estimate_provenance = replace(provenance, notes=(*provenance.notes, "estimate: Väestö 31.12. x the published "
+                                                     "16-64 share (one decimal) / 100, not a published count"))
+    write(warehouse, info(POPULATION_16_64, "annual", THL, "https://sotkanet.fi/"),
+          carry_to_current(frame, "count"), estimate_provenance)
 
 
 # --- Sotkanet child and family indicators 1990-2023, 2025 division (codes) ---------------------------------------
@@ -324,6 +465,68 @@ def build_child_family(warehouse: Warehouse) -> None:
               carry_to_current(frame, spec.measure), provenance)
 
 
+# --- Syke ALas greenhouse gas emissions, Hinku method, 13 North Karelia municipalities, 1990 and 2005-2024 -------------
+
+HEATING_SECTORS = ("Sähkölämmitys", "Kaukolämpö", "Öljylämmitys", "Muu lämmitys")
+# Series id -> the sectors summed (None: the source's own total row, not a sum of rounded sectors).
+EMISSIONS: dict[str, tuple[Spec, tuple[str, ...] | None]] = {
+    "total": (Spec("snapshot.syke.hinku_total", "total",
+                   {"fi": "Kasvihuonekaasupäästöt yhteensä (Hinku-laskenta)",
+                    "sv": "Växthusgasutsläpp totalt (Hinku-beräkning)",
+                    "en": "Greenhouse gas emissions, total (Hinku method)"}, "kt CO2e", "count"), None),
+    "road_transport": (Spec("snapshot.syke.hinku_road_transport", "Tieliikenne",
+                            {"fi": "Tieliikenteen päästöt (Hinku-laskenta)", "sv": "Vägtrafikens utsläpp (Hinku-beräkning)",
+                             "en": "Road transport emissions (Hinku method)"}, "kt CO2e", "count"), ("Tieliikenne",)),
+    "heating": (Spec("snapshot.syke.hinku_heating", "heating",
+                     {"fi": "Rakennusten lämmityksen päästöt (Hinku-laskenta)",
+                      "sv": "Utsläpp från uppvärmning av byggnader (Hinku-beräkning)",
+                      "en": "Building heating emissions (Hinku method)"}, "kt CO2e", "count"), HEATING_SECTORS),
+    "electricity": (Spec("snapshot.syke.hinku_electricity", "Kulutussähkö",
+                         {"fi": "Kulutussähkön päästöt (Hinku-laskenta)",
+                          "sv": "Utsläpp från förbrukningsel (Hinku-beräkning)",
+                          "en": "Consumption electricity emissions (Hinku method)"}, "kt CO2e", "count"), ("Kulutussähkö",)),
+}
+
+
+def build_emissions(warehouse: Warehouse) -> None:
+    import json
+
+    folder = RAW / "emissions-alas-pohjois-karjala-13"
+    dataset = json.loads((folder / "dataset.json").read_text(encoding="utf-8"))
+    municipalities = dataset["municipalities"]
+    codes = codes_from_names(pd.Series([m["name"] for m in municipalities]))
+    methods = {m["metadata"]["method"] for m in municipalities}
+    if methods != {"Hinku-laskenta ilman päästöhyvityksiä"}:
+        raise SystemExit(f"emissions: expected the Hinku method without credits throughout, found {sorted(methods)}")
+    provenance = Provenance(
+        source="snapshot",
+        table="Syke ALas 2026, KHK-päästöt, Hinku-laskenta ilman päästöhyvityksiä (13 municipalities; a third "
+              "party's conversion of Syke's Excel files: eetuahlberg-prog/Ilmastobudjetointi data/dataset.json)",
+        request_url="https://paastot.hiilineutraalisuomi.fi/",
+        # Downloaded from Syke's service on this date (the Excel files' own date); Syke's release date is not recorded.
+        fetched_at=municipalities[0]["metadata"]["downloadDate"], data_updated=None, licence="CC BY 4.0",
+        attribution="Syke / Hiilineutraali Suomi, ALas",
+        notes=("data/raw/emissions-alas-pohjois-karjala-13",
+               "only 13 North Karelia municipalities are bundled; a refresh fetches every municipality from Syke",
+               "heating = the sum of the four heating sectors as published (each rounded to 0.1 kt)"),
+    )
+    for spec, sectors in EMISSIONS.values():
+        regions, periods, values = [], [], []
+        for code, municipality in zip(codes, municipalities):
+            for year, observation in municipality["observations"].items():
+                regions.append(code)
+                periods.append(str(year))
+                if sectors is None:
+                    values.append(observation["total"])
+                else:
+                    parts = [observation["sectors"].get(sector) for sector in sectors]
+                    values.append(None if any(part is None for part in parts) else round(sum(parts), 1))
+        frame = tidy_frame(spec.id, pd.Series(regions), pd.Series(periods), pd.Series(values, dtype="float64"))
+        write(warehouse, info(spec, "annual", "Syke (Finnish Environment Institute)",
+                              "https://paastot.hiilineutraalisuomi.fi/"),
+              carry_to_current(frame, "count"), provenance)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Rebuild the bundled snapshot from data/raw/.")
     parser.add_argument("--out", type=Path, default=OUT, help=f"output directory (default: {OUT})")
@@ -332,7 +535,8 @@ def main(argv: list[str] | None = None) -> None:
     shutil.rmtree(staging, ignore_errors=True)
     warehouse = open_warehouse(staging)
     print(f"Building the snapshot from {RAW}")
-    for step in (build_unemployment, build_population, build_key_figures, build_sotkanet_2012, build_child_family):
+    for step in (build_unemployment, build_published_rate, build_population, build_key_figures, build_sotkanet_2012,
+                 build_child_family, build_emissions):
         step(warehouse)
     (staging / "status.json").unlink(missing_ok=True)  # build-time status is not the app's fetch history
     # Replace the old snapshot only after every step succeeded.

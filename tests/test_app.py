@@ -9,15 +9,23 @@ import pytest
 
 from tests.apptest_helpers import open_page, run_app
 
-RAW_UNEMPLOYMENT = Path("data/raw/registered-unemployment/data_kunta_1001_monthly_unemployment.csv")
+RAW_UNEMPLOYMENT = Path("data/raw/unemployment-counts-12r5-2006-2023/tyonv_12r5.rda")
 
 
-def raw_unemployment(municipality: str, month: str) -> tuple[int, int]:
-    with RAW_UNEMPLOYMENT.open(encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            if row["kunta"] == municipality and row["month"] == month:
-                return int(row["Tyottomat"]), int(row["Tyovoima"])
-    raise LookupError(municipality)
+def raw_unemployment(municipality_code: str, month: str) -> tuple[int, int]:
+    """Unemployed and labour force straight from the raw R file (not through the snapshot)."""
+    import warnings
+
+    import pandas as pd
+    import rdata
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        raw = rdata.conversion.convert(rdata.parser.parse_file(RAW_UNEMPLOYMENT))["tyonv_12r5"]
+    rows = raw[(raw["alue"].astype(str) == municipality_code)
+               & (pd.to_datetime(raw["time"], unit="D").dt.strftime("%Y-%m") == month)]
+    values = dict(zip(rows["tiedot"].astype(str), rows["value"]))
+    return int(values["TYOTTOMATLOPUSSA"]), int(values["TYOVOIMATK"])
 
 
 def finnish_percent(value: float) -> str:
@@ -41,10 +49,10 @@ def test_home_page_renders_with_the_four_themes():
 
 def test_employment_key_figure_for_hollola_equals_the_raw_file(employment):
     assert not employment.exception
-    unemployed, labour_force = raw_unemployment("Hollola", "2020-10")
+    unemployed, labour_force = raw_unemployment("KU098", "2023-10")
     expected = finnish_percent(100 * unemployed / labour_force)
     metrics = {metric.label: metric.value for metric in employment.metric}
-    assert metrics["Hollola"] == expected  # 1106 / 10723 = 10,3 %
+    assert metrics["Hollola"] == expected  # 710 / 10482 = 6,8 %
     assert set(metrics) == {"Asikkala", "Heinola", "Hollola", "Orimattila"}
 
 
@@ -59,13 +67,13 @@ def test_employment_page_has_both_sections_charts_and_source_lines(employment):
     assert any("Rakenteelliset" in header for header in headers)
     captions = " ".join(caption.value for caption in employment.caption)
     assert "Lähde:" in captions and "Ajanjakso:" in captions and "Tiedot päivitetty:" in captions
-    assert "tammikuu 2006 – lokakuu 2020" in captions
+    assert "tammikuu 2006 – lokakuu 2023" in captions
 
 
 def test_indicator_without_data_says_not_fetched_yet(employment):
     labels = [expander.label for expander in employment.expander]
     assert "Pitkäaikaistyöttömät · ei vielä haettu" in labels
-    assert "Työttömyysaste · tammikuu 2006 – lokakuu 2020" in labels
+    assert "Työttömyysaste · tammikuu 2006 – lokakuu 2023" in labels
 
 
 def test_offline_climate_theme_explains_every_indicator_instead_of_empty_charts():

@@ -34,29 +34,86 @@ def snapshot_value(store: Warehouse, series_id: str, region: str, period: str) -
 # --- values equal the raw files ----------------------------------------------------------------------------------
 
 
-def test_hollola_october_2020_unemployment_equals_the_raw_file(snapshot):
-    raw = pd.read_csv(RAW / "registered-unemployment" / "data_kunta_1001_monthly_unemployment.csv")
-    row = raw[(raw["kunta"] == "Hollola") & (raw["month"] == "2020-10")].iloc[0]
-    assert (row["Tyottomat"], row["Tyovoima"]) == (1106, 10723)
-    assert snapshot_value(snapshot, "snapshot.unemployed", "KU098", "2020-10") == 1106
-    assert snapshot_value(snapshot, "snapshot.labour_force", "KU098", "2020-10") == 10723
+def raw_r_object(path):
+    import warnings
+
+    import rdata
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # rdata names R classes it has no constructor for; the values are unaffected
+        (value,) = rdata.conversion.convert(rdata.parser.parse_file(path)).values()
+    return value
 
 
-def test_mantyharju_unemployment_2020_includes_pertunmaa(snapshot):
-    raw = pd.read_csv(RAW / "registered-unemployment" / "data_kunta_1001_monthly_unemployment.csv")
-    october = raw[raw["month"] == "2020-10"].set_index("kunta")
-    expected = october.at["Mäntyharju", "Tyottomat"] + october.at["Pertunmaa", "Tyottomat"]
-    assert snapshot_value(snapshot, "snapshot.unemployed", "KU507", "2020-10") == expected
+@pytest.fixture(scope="module")
+def counts_12r5() -> pd.DataFrame:
+    raw = raw_r_object(RAW / "unemployment-counts-12r5-2006-2023" / "tyonv_12r5.rda")
+    return raw.assign(alue=raw["alue"].astype(str), tiedot=raw["tiedot"].astype(str),
+                      month=pd.to_datetime(raw["time"], unit="D").dt.strftime("%Y-%m"))
+
+
+def raw_count(counts: pd.DataFrame, code: str, month: str, what: str) -> float:
+    rows = counts[(counts["alue"] == code) & (counts["month"] == month) & (counts["tiedot"] == what)]
+    assert len(rows) == 1
+    return float(rows["value"].iloc[0])
+
+
+def test_hollola_october_2023_unemployment_equals_the_raw_file(snapshot, counts_12r5):
+    # The values the PROVENANCE.txt quotes: 710 unemployed, 10 482 labour force, 80 vacancies.
+    assert raw_count(counts_12r5, "KU098", "2023-10", "TYOTTOMATLOPUSSA") == 710
+    assert snapshot_value(snapshot, "snapshot.unemployed", "KU098", "2023-10") == 710
+    assert snapshot_value(snapshot, "snapshot.labour_force", "KU098", "2023-10") == 10482
+    assert snapshot_value(snapshot, "snapshot.vacancies", "KU098", "2023-10") == 80
+    assert snapshot.read(["snapshot.unemployed"])["period"].max() == "2023-10"
+
+
+def test_mantyharju_unemployment_2023_includes_pertunmaa(snapshot, counts_12r5):
+    expected = (raw_count(counts_12r5, "KU507", "2023-10", "TYOTTOMATLOPUSSA")
+                + raw_count(counts_12r5, "KU588", "2023-10", "TYOTTOMATLOPUSSA"))
+    assert snapshot_value(snapshot, "snapshot.unemployed", "KU507", "2023-10") == expected
     assert "KU588" not in set(snapshot.read(["snapshot.unemployed"])["region"])
 
 
-def test_mantyharju_population_2022_is_mantyharju_plus_pertunmaa(snapshot):
-    raw = pd.read_csv(RAW / "sotkanet-population" / "sotkadata_population.csv")
-    year = raw[raw["year"] == 2022].set_index("municipality_code")["primary.value"]
-    expected = year[507] + year[588]
-    assert expected == 5564 + 1600
-    assert snapshot_value(snapshot, "snapshot.population", "KU507", "2022") == expected
+def test_published_unemployment_rate_reaches_january_2025(snapshot):
+    # Spot values from the PROVENANCE.txt of the raw PxWeb answer.
+    assert snapshot_value(snapshot, "snapshot.unemployment_rate_published", "KU098", "2025-01") == 9.9
+    assert snapshot_value(snapshot, "snapshot.unemployment_rate_published", "KU111", "2025-01") == 17.2
+    assert snapshot_value(snapshot, "snapshot.unemployment_rate_published", "KU098", "2015-06") == 11.5
+    provenance = snapshot.metadata("snapshot.unemployment_rate_published")["provenance"]
+    assert provenance.data_updated == "2025-02-25"  # the table's own "updated", not a repository's commit date
+
+
+def test_mantyharju_population_2023_is_mantyharju_plus_pertunmaa(snapshot):
+    assert snapshot_value(snapshot, "snapshot.population", "KU507", "2023") == 5522 + 1577
+    assert snapshot_value(snapshot, "snapshot.population", "KU098", "2023") == 22885
+    assert snapshot_value(snapshot, "snapshot.population", "KU098", "2016") == 23791
     assert "KU588" not in set(snapshot.read(["snapshot.population"])["region"])
+    assert snapshot.metadata("snapshot.population")["provenance"].data_updated == "2024-04-26"
+
+
+def test_preliminary_population_and_net_migration(snapshot):
+    assert snapshot_value(snapshot, "snapshot.population_preliminary", "KU098", "2025-01") == 22847
+    assert snapshot_value(snapshot, "snapshot.population_preliminary", "KU507", "2024-01") == 7082
+    migration = snapshot.read(["snapshot.net_migration_monthly"])
+    hollola = migration[(migration["region"] == "KU098") & migration["period"].str.startswith("2023")]
+    assert hollola["value"].sum() == 11
+    # Inter-municipal moves cancel out over the whole country, month by month.
+    assert (migration.groupby("period")["value"].sum() == 0).all()
+
+
+def test_emissions_cover_the_13_north_karelia_municipalities(snapshot):
+    total = snapshot.read(["snapshot.syke.hinku_total"])
+    assert len(set(total["region"])) == 13
+    assert snapshot_value(snapshot, "snapshot.syke.hinku_total", "KU167", "2024") == 275.4  # Joensuu
+    assert snapshot_value(snapshot, "snapshot.syke.hinku_total", "KU276", "2007") == 94.2  # Kontiolahti
+    provenance = snapshot.metadata("snapshot.syke.hinku_total")["provenance"]
+    assert "third party" in provenance.table and "Syke" in provenance.attribution
+
+
+def test_no_data_date_is_a_repository_commit_date(snapshot):
+    # 2026-04-02 was rOpenGov/geofi's latest commit, once shown as "Tiedot päivitetty 2.4.2026" under population.
+    for series_id in snapshot.series_ids():
+        assert snapshot.metadata(series_id)["provenance"].data_updated != "2026-04-02", series_id
 
 
 def test_helsinki_unemployed_share_2016_equals_the_key_figures(snapshot):
