@@ -58,7 +58,8 @@ def alas_file(scale: float) -> str:
             ("Teo", "Teo", "Teo", 1000.0, "TRUE"), ("Tuu", "Tuu", "Tuu", -7.0, "FALSE"),
         ]:
             value = f"{kt * factor * scale:.3f}".replace(".", ",")
-            rows.append(f"{value};{value};1,5;TRUE;{ets};{year};{taso_3};{taso_4};{taso_5}\n")
+            hinku = "FALSE" if ets == "TRUE" else "TRUE"  # as in ALas: emissions-trading rows are outside Hinku
+            rows.append(f"{value};{value};1,5;{hinku};{ets};{year};{taso_3};{taso_4};{taso_5}\n")
     return HEADER + "".join(rows)
 
 
@@ -71,6 +72,10 @@ EXPECTED_2022 = {
     "syke.emissions_electricity": 10.0,
     "syke.emissions_agriculture": 12.0,
     "syke.emissions_waste": 2.0,
+    "syke.hinku_total": 40.5 + 20.25 + 10 + 5 + 8 + 3 + 1 + 12 + 2,
+    "syke.hinku_road_transport": 60.75,
+    "syke.hinku_heating": 17.0,
+    "syke.hinku_electricity": 10.0,
 }
 
 
@@ -309,7 +314,7 @@ def test_server_error_is_retried_then_source_unavailable(replay_server, syke_set
 def test_a_malformed_file_is_that_municipalitys_failure_not_the_whole_fetchs(replay_server, syke_settings):
     serve_syke(replay_server, files={98: "<html><body>Palvelu on huoltokatkolla</body></html>", 16: alas_file(1)})
     results = syke_adapter(syke_settings(replay_server.base)).fetch()
-    assert len(results) == 7 and all(isinstance(result, SeriesData) for result in results)
+    assert len(results) == len(EXPECTED_2022) and all(isinstance(result, SeriesData) for result in results)
     for result in results:
         assert set(result.frame["region"]) == {"KU016"}
         assert result.covered_regions == frozenset({"KU016"})  # Hollola's stored values are kept, not withdrawn
@@ -337,7 +342,7 @@ def test_a_renamed_sector_fails_only_the_series_that_uses_it(replay_server, syke
     results = {getattr(result, "series_id", None) or result.info.id: result
                for result in syke_adapter(syke_settings(replay_server.base)).fetch()}
     failed = {series_id for series_id, result in results.items() if isinstance(result, SeriesFailed)}
-    assert failed == {"syke.emissions_road_transport"}
+    assert failed == {"syke.emissions_road_transport", "syke.hinku_road_transport"}
     assert "sector codes Tie" in str(results["syke.emissions_road_transport"].error)
     assert isinstance(results["syke.emissions_total"], SeriesData)
 
@@ -377,7 +382,7 @@ def test_failing_refresh_leaves_the_warehouse_as_it_was(replay_server, syke_sett
     settings = syke_settings(replay_server.base)
     first = refresh(settings, sources=["syke"])
     assert first.ok, first.summary_table()
-    assert len(replay_server.calls("GET", "/Tulokset_taso_5/kunta_98.csv")) == 1  # one pass for all seven series
+    assert len(replay_server.calls("GET", "/Tulokset_taso_5/kunta_98.csv")) == 1  # one pass for every series
     warehouse = open_warehouse(settings.warehouse_location)
     before = warehouse.read()
     files_before = stored_state(warehouse)
