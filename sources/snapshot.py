@@ -63,11 +63,13 @@ class SnapshotAdapter:
 
 
 def seed_warehouse(settings: Settings, warehouse: Warehouse | None = None) -> list[str]:
-    """Copy every snapshot series the warehouse does not have yet into it; returns the ids copied.
+    """Copy every snapshot series the warehouse lacks, or holds only in an older bundled version; returns the ids.
 
-    On first start this fills an empty warehouse (local or PostgreSQL alike); after an upgrade it adds new snapshot
-    series. It never overwrites a series the warehouse already has, so data fetched by a refresh is never replaced by
-    older bundled data. Each copied series becomes the first vintage of that series.
+    On first start this fills an empty warehouse (local or PostgreSQL alike). After an upgrade it adds new snapshot
+    series and brings series that still hold an older bundled snapshot up to the new one (their description or
+    provenance differs from the bundle's): the update is a new vintage, so a pinned link still shows the old values.
+    A series a refresh has written (its latest provenance is not the snapshot's) is never touched, so data fetched
+    from a source is never replaced by bundled data.
     """
     from sources.registry import build_adapter  # the registry names this module, so import it only when used
 
@@ -76,14 +78,22 @@ def seed_warehouse(settings: Settings, warehouse: Warehouse | None = None) -> li
             return seed_warehouse(settings, opened)
     present = set(warehouse.series_ids())
     adapter = build_adapter("snapshot", settings)
-    missing = [info.id for info in adapter.describe() if info.id not in present]
-    if not missing:
+    wanted = [info.id for info in adapter.describe() if info.id not in present
+              or _holds_an_older_bundle(warehouse, adapter.store, info.id)]
+    if not wanted:
         return []
-    if missing and not present:
+    if not present:
         warehouse.sync_areas(area_rows())
-    for series in adapter.fetch(missing):
+    for series in adapter.fetch(wanted):
         warehouse.write(series, merge=False)
-    return missing
+    return wanted
+
+
+def _holds_an_older_bundle(warehouse: Warehouse, bundle: Warehouse, series_id: str) -> bool:
+    stored, bundled = warehouse.metadata(series_id), bundle.metadata(series_id)
+    if stored is None or bundled is None or stored["provenance"].source != "snapshot":
+        return False
+    return (stored["provenance"], stored["info"]) != (bundled["provenance"], bundled["info"])
 
 
 def area_rows() -> list[tuple[str, str, str, str, str]]:

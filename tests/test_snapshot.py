@@ -195,6 +195,27 @@ def test_seed_does_not_overwrite_a_series_the_warehouse_already_has(snapshot):
     assert warehouse.metadata(info.id)["provenance"] == fetched
 
 
+def test_seed_brings_an_older_bundled_series_up_to_date_as_a_new_vintage(snapshot):
+    settings = get_settings()
+    warehouse = open_warehouse(settings.warehouse_location)
+    seed_warehouse(settings)
+    # Constructed: the warehouse holds the unemployed series of an earlier release of the app (to 2020-10 only).
+    info = snapshot.metadata("snapshot.unemployed")["info"]
+    old_release = Provenance(source="snapshot", table="StatFin tyonv 1001 (an earlier bundle)", request_url="",
+                             fetched_at="2021-03-01", data_updated="2021-03-01", licence="CC BY 4.0",
+                             attribution="TEM", notes=("data/raw/registered-unemployment",))
+    warehouse.write(SeriesData(info, tidy_frame(info.id, ["KU098"], ["2020-10"], [1106.0]), old_release),
+                    merge=False)
+    old_vintage = warehouse.metadata(info.id)["vintage"]
+
+    assert seed_warehouse(settings) == ["snapshot.unemployed"]
+
+    assert warehouse.read([info.id])["period"].max() == "2023-10"
+    assert warehouse.metadata(info.id)["provenance"] == snapshot.metadata(info.id)["provenance"]
+    assert warehouse.read([info.id], as_of=old_vintage)["value"].tolist() == [1106.0]  # the old vintage is kept
+    assert seed_warehouse(settings) == []
+
+
 # --- rebuilding -------------------------------------------------------------------------------------------------
 
 
