@@ -15,7 +15,7 @@ from pages import theme as theme_page
 from sources.settings import ConfigError
 from sources.warehouse import SchemaOutdated, WarehouseError, WarehouseUnavailable, describe_location
 from ui import loading
-from ui.format import date_label
+from ui.format import date_label, period_label
 from ui.i18n import LANGUAGES, pick, set_language, t
 from ui.state import LANGUAGE_LABELS, benchmark_options, escape_markdown, option_labels
 
@@ -102,6 +102,16 @@ def vintage_caption() -> None:
     st.sidebar.caption(t(key, vintage=version, date=date_label(vintage.created_at)))
 
 
+def theme_periods(catalogue) -> None:
+    """The sidebar names how far each theme's data reach ("Työllisyys: lokakuu 2023"), so old data are seen before
+    any page is opened."""
+    latest = loading.theme_latest()
+    lines = [f"{pick(theme.name.as_dict())}: "
+             + (period_label(latest[theme.id]) if latest.get(theme.id) else t("sidebar.theme_no_data"))
+             for theme in catalogue.themes]
+    st.sidebar.caption(t("sidebar.theme_latest") + "  \n" + "  \n".join(lines))
+
+
 def main() -> None:
     try:
         settings = loading.settings()
@@ -145,6 +155,7 @@ def main() -> None:
     st.session_state["_theme_pages"] = dict(zip((theme.id for theme in catalogue.themes), themes))
     try:  # the database can go away between any two reads of a run
         vintage_caption()
+        theme_periods(catalogue)
         freshness = loading.freshness()
         st.sidebar.caption(t("sidebar.data_as_of", date=date_label(freshness.last_success))
                            if freshness.last_success else t("sidebar.snapshot_only"))

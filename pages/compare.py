@@ -61,8 +61,10 @@ if not municipalities:
     st.stop()
 
 periods = sorted(table.loc[table["region"].isin(municipalities), "period"].unique(), reverse=True)
-if not periods:
-    views.not_fetched(indicator)
+if not periods:  # data, but for other municipalities only
+    st.info(t("indicator.no_data_for_selection", count=views.municipalities_with_data(table)),
+            icon=":material/location_off:")
+    state.keep_in_url(indicator=indicator_id, group=preset)
     st.stop()
 period_key = state.page_choice("period", periods, periods[0], notices)
 all_periods = sorted(table["period"].unique())
@@ -86,6 +88,8 @@ source = views.source_line(table[table["region"].isin([*municipalities, view.ben
 
 # --- comparison -----------------------------------------------------------------------------------------------
 st.header(t("compare.comparison_title", name=name, period=period_label(period)), divider="gray")
+if badge := views.stale_badge(periods[0], indicator.frequency):  # even the group's latest figures are old
+    st.markdown(badge)
 chart_rows = pd.concat([
     comparison,
     pd.DataFrame([{"region": view.benchmark, "name": benchmark_name, "value": benchmark_value,

@@ -1,13 +1,15 @@
 """A theme page (employment, climate, work ability, well-being), driven entirely by the catalogue.
 
 Key figures first, then the concept map, then situational indicators (what is happening now) and structural
-indicators (long-term change) in two separate sections. `app.py` registers `render` once per theme, with the theme's
-id bound (`functools.partial`), so each theme page knows its theme from its own registration.
+indicators (long-term change) in two separate sections. Old data carry a badge wherever they are shown (the rule is
+in indicators.freshness); a theme without data says so once, at the top. `app.py` registers `render` once per theme,
+with the theme's id bound (`functools.partial`), so each theme page knows its theme from its own registration.
 """
 
 import streamlit as st
 
 from ui import loading, state, views
+from ui.format import period_label
 from ui.i18n import pick, t
 
 
@@ -22,6 +24,14 @@ def render(theme_id: str) -> None:
         st.info(t("theme.pick_municipalities"), icon=":material/arrow_back:")
 
     coverage = loading.coverage()
+    if loading.theme_latest().get(theme.id) is None:
+        st.info(t("theme.no_data"), icon=":material/hourglass_empty:")
+    else:
+        covered = loading.covered_municipalities()
+        theme_covers = set().union(*(covered.get(indicator.id, ()) for indicator in theme.indicators))
+        if view.municipalities and not theme_covers & set(view.municipalities):
+            # Data for a few municipalities only (e.g. a regional project's), none of them chosen: one notice here.
+            st.info(t("theme.none_for_selection", count=len(theme_covers)), icon=":material/location_off:")
     # The key figures show what is happening now: the first situational indicator with data (else any with data).
     by_kind = sorted(theme.indicators, key=lambda indicator: indicator.kind != "situational")
     headline = next((i for i in by_kind if coverage.get(i.id)), None)
@@ -47,12 +57,18 @@ def render(theme_id: str) -> None:
             continue
         st.header(t(f"section.{kind}"), divider="gray")
         st.caption(t(f"section.{kind}_help"))
+        badges = {indicator.id: views.stale_badge(coverage[indicator.id][1], indicator.frequency)
+                  for indicator in indicators if coverage.get(indicator.id)}
+        if kind == "situational" and badges and all(badges.values()):
+            # Nothing in "what is happening now" is from now: say so before any figure is read as the present.
+            newest = views.newest_period([coverage[indicator_id][1] for indicator_id in badges])
+            st.warning(t("section.situational_stale", period=period_label(newest)), icon=":material/history:")
         for position, indicator in enumerate(indicators):
             span = coverage.get(indicator.id)
             broken = not span and bool(loading.indicator_problems(indicator.id))
             label = pick(indicator.name.as_dict()) + " · " + (
-                views.period_span(span) if span else t("indicator.config_error_short") if broken
-                else t("indicator.not_fetched_short"))
+                views.with_badge(views.period_span(span), badges[indicator.id]) if span
+                else t("indicator.config_error_short") if broken else t("indicator.not_fetched_short"))
             # Panels compute only when open (lazy), so a theme of many indicators stays quick to rerun; the first
             # indicator of each section is open to start with.
             panel = st.expander(label, expanded=position == 0, key=f"panel_{indicator.id}", on_change="rerun",

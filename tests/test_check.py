@@ -117,7 +117,12 @@ def test_a_misspelt_series_id_in_the_catalogue_is_a_definition_error_in_the_chec
     labels = [expander.label for expander in at.expander]
     assert any(label.startswith("Työttömyysaste · määrittelyvirhe") for label in labels), labels
     errors = [str(error.value) for error in at.error]
-    assert any("Mittarin määrittelyssä on virhe" in error and "snapshot.unemploed" in error for error in errors)
+    assert any("Mittarin määrittelyssä on virhe" in error for error in errors)
+    # What to fix (the series id, the check command) is in the analysts' details, not in the reader's text.
+    details = [text.value for expander in at.expander if expander.label == "Tiedot analyytikolle"
+               for text in expander.markdown]
+    assert any("snapshot.unemploed" in text and "python -m sources check" in text for text in details), details
+    assert not any("snapshot.unemploed" in error for error in errors)
     assert not any("ei vielä haettu" in label for label in labels if label.startswith("Työttömyysaste"))
 
 

@@ -12,8 +12,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import streamlit as st
@@ -263,6 +265,43 @@ def coverage() -> dict[str, tuple[str, str] | None]:
 
 
 @st.cache_data(ttl=CACHE_TTL_S, max_entries=8, show_spinner=False)
+def _theme_latest(location: str, version: int) -> dict[str, str | None]:
+    from indicators.freshness import latest_period
+
+    spans = _coverage(location, version)
+    return {theme.id: latest_period([spans[i.id][1] for i in theme.indicators if spans.get(i.id)])
+            for theme in catalogue().themes}
+
+
+def theme_latest() -> dict[str, str | None]:
+    """Theme id -> the latest period any of its indicators reaches (a year reaches past a month of that year), or
+    None when the theme has no data at all; from the cached coverage, once per data version."""
+    return _theme_latest(settings().warehouse_location, data_version())
+
+
+@st.cache_data(ttl=CACHE_TTL_S, max_entries=8, show_spinner=False)
+def _covered_municipalities(location: str, version: int) -> dict[str, frozenset[str]]:
+    covered = {}
+    for indicator_id in catalogue().indicators:
+        regions = _indicator_table(indicator_id, location, version)["region"].astype(str)
+        covered[indicator_id] = frozenset(regions[regions.str.startswith("KU")])
+    return covered
+
+
+def covered_municipalities() -> dict[str, frozenset[str]]:
+    """Indicator id -> the municipalities it has any value for (a source may cover only a few municipalities)."""
+    return _covered_municipalities(settings().warehouse_location, data_version())
+
+
+FINNISH_TIME = ZoneInfo("Europe/Helsinki")
+
+
+def today() -> date:
+    """Today in Finland, against which the app judges whether data are old (indicators.freshness)."""
+    return datetime.now(FINNISH_TIME).date()
+
+
+@st.cache_data(ttl=CACHE_TTL_S, max_entries=8, show_spinner=False)
 def _series_metadata(location: str, version: int) -> dict[str, dict[str, Any]]:
     store = warehouse()
     metadata = {}
@@ -309,9 +348,13 @@ class SourceNote:
     licences: list[str]
     first_period: str
     last_period: str
-    data_updated: str | None
+    data_updated: str | None  # the newest of the series' data dates
     fetched_at: str | None
     stale_errors: list[str]
+    # (publisher, data date or None) per source of the rows: one entry per publisher, or per publisher and table
+    # where one publisher's tables have different dates. Empty in a note made by hand: then `data_updated` is said.
+    updated_by: list[tuple[str, str | None]] = field(default_factory=list)
+    areas: bool = False  # the rows include areas (sub-regions, regions, ..., the country), computed on today's division
 
 
 def source_note(frame: pd.DataFrame) -> SourceNote | None:
@@ -322,12 +365,14 @@ def source_note(frame: pd.DataFrame) -> SourceNote | None:
     metadata = series_metadata()
     status = fetch_status()
     publishers, tables, licences, updated, fetched, errors = [], [], [], [], [], []
+    dated: list[tuple[str, str, str | None]] = []
     for series_id in used:
         meta = metadata.get(series_id)
         if meta is None:
             continue
         provenance = meta["provenance"]
         publishers.append(provenance.attribution or meta["info"].publisher)
+        dated.append((publishers[-1], provenance.table, provenance.data_updated))
         tables.extend(meta.get("tables") or [provenance.table])  # every table whose rows are shown
         licences.append(provenance.licence)
         if provenance.data_updated:
@@ -346,7 +391,20 @@ def source_note(frame: pd.DataFrame) -> SourceNote | None:
         data_updated=max(updated) if updated else None,
         fetched_at=max(fetched) if fetched else None,
         stale_errors=errors,
+        updated_by=dates_by_source(dated),
+        areas=bool((~frame["region"].astype(str).str.startswith("KU")).any()),
     )
+
+
+def dates_by_source(dated: list[tuple[str, str, str | None]]) -> list[tuple[str, str | None]]:
+    """(publisher, table, data date) per series -> (label, data date): a publisher once when all its series share
+    a date, else "publisher (table)" per table, so a chart mixing data of different dates shows each of them."""
+    by_publisher: dict[str, set[str | None]] = {}
+    for publisher, _, updated in dated:
+        by_publisher.setdefault(publisher, set()).add(updated)
+    labelled = [(publisher if len(by_publisher[publisher]) == 1 else f"{publisher} ({table})", updated)
+                for publisher, table, updated in dated]
+    return list(dict.fromkeys(labelled))
 
 
 def error_text(entry: dict[str, Any]) -> str:

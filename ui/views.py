@@ -1,5 +1,6 @@
 """Streamlit building blocks shared by pages: an indicator panel (trend, comparison, table, source line), key figures,
-the concept map and the "data as of" line. Data comes from ui.loading; charts from ui.charts; text through ui.i18n.
+the concept map, the "old data" badge and the "data as of" line. Data comes from ui.loading; charts from ui.charts;
+text through ui.i18n. What only an analyst needs (series ids, commands) goes into an "analyst details" expander.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from indicators.catalogue import Indicator, Theme
+from indicators.freshness import frequency_of, is_stale, latest_period as latest_period_of
 from indicators.regions import COUNTRY
 from ui import charts, loading
 from ui.format import date_label, number, period_label, with_unit
@@ -44,6 +46,36 @@ def period_span(span: tuple[str, str]) -> str:
     return period_label(first) if first == last else f"{period_label(first)} – {period_label(last)}"
 
 
+def stale_badge(period: str | None, frequency: str | None = None, short: bool = False) -> str:
+    """A Markdown badge "vanha tieto: viimeisin lokakuu 2023" when data whose latest period is `period` are old by
+    the rule of indicators.freshness, else "". It fits in headings, key figures and expander labels alike. Without a
+    frequency, the period's own form tells it ("2023" annual, "2023-10" monthly). `short`: only "vanha tieto", for
+    a place that names the period just before it."""
+    if not period or not is_stale(str(period), frequency or frequency_of(str(period)), loading.today()):
+        return ""
+    return f":orange-badge[:material/history: {t('freshness.old_short') if short else stale_text(period)}]"
+
+
+def stale_text(period: str) -> str:
+    return t("freshness.old", period=period_label(period))
+
+
+def with_badge(text: str, badge: str) -> str:
+    return f"{text} {badge}" if badge else text
+
+
+def updated_text(note: loading.SourceNote) -> str:
+    """The data dates of a source line: one date when all sources share it, else each source's own date ("Statistics
+    Finland 25.2.2025; THL 23.4.2025"), and plainly "not known" where a source gave none."""
+    dated = note.updated_by or [("", note.data_updated)]
+    dates = {updated for _, updated in dated}
+    if len(dates) == 1:
+        only = next(iter(dates))
+        return date_label(only) if only else t("chart.updated_unknown")
+    return "; ".join(f"{label} {date_label(updated) if updated else t('chart.updated_unknown')}"
+                     for label, updated in dated)
+
+
 def source_line(rows: pd.DataFrame, note: loading.SourceNote | None = None) -> str:
     note = note or loading.source_note(rows)
     if note is None:
@@ -55,9 +87,11 @@ def source_line(rows: pd.DataFrame, note: loading.SourceNote | None = None) -> s
         "chart.source",
         source=source,
         period=f"{period_label(note.first_period)} – {period_label(note.last_period)}",
-        updated=date_label(note.data_updated),
+        updated=updated_text(note),
         licence=", ".join(note.licences),
     )
+    if note.areas:  # area values are sums of today's municipalities, also for years before a merger
+        text += " " + t("chart.areas")
     return text
 
 
@@ -72,15 +106,31 @@ def stale_warning(rows: pd.DataFrame, note: loading.SourceNote | None = None) ->
         st.warning(t("chart.stale", error=note.stale_errors[0][:300]), icon=":material/warning:")
 
 
+def analyst_details(text: str) -> None:
+    """Series ids, file names and commands: for the analyst who maintains the data, out of a resident's way."""
+    with st.expander(t("indicator.analyst_details"), icon=":material/terminal:"):
+        st.markdown(text)
+
+
 def not_fetched(indicator: Indicator) -> None:
-    """An indicator without data: a mistake in its definition is said as one (file and field), never as data that
-    a refresh would bring."""
+    """An indicator without data: a mistake in its definition is said as one, never as data that a refresh would
+    bring. The reader gets plain words; the file, field, series ids and commands are in the analyst details."""
     problems = loading.indicator_problems(indicator.id)
     if problems:
-        st.error(t("indicator.config_error", problems="; ".join(problems)), icon=":material/settings_alert:")
+        st.error(t("indicator.config_error"), icon=":material/settings_alert:")
+        analyst_details(t("indicator.config_error_details", problems="; ".join(problems)))
         return
-    st.info(t("indicator.not_fetched", definition=pick(indicator.description.as_dict()),
-              series=", ".join(indicator.formula.series_ids())), icon=":material/hourglass_empty:")
+    st.info(t("indicator.not_fetched", definition=pick(indicator.description.as_dict())),
+            icon=":material/hourglass_empty:")
+    analyst_details(t("indicator.not_fetched_details", series=", ".join(indicator.formula.series_ids())))
+
+
+def municipalities_with_data(table: pd.DataFrame) -> int:
+    return int(table.loc[table["region"].astype(str).str.startswith("KU"), "region"].nunique())
+
+
+def newest_period(periods: list[str]) -> str | None:
+    return latest_period_of(periods)
 
 
 def wide_table(rows: pd.DataFrame, order: list[str], decimals: int) -> pd.DataFrame:
@@ -99,15 +149,22 @@ def rebased(rows: pd.DataFrame, start: str) -> pd.DataFrame:
 
 
 def indicator_panel(indicator: Indicator, municipalities: list[str], benchmark: str) -> None:
-    """Heading, information need, then trend / comparison / table tabs with the source line beneath."""
-    st.subheader(pick(indicator.name.as_dict()), anchor=indicator.id)
-    st.caption(f"**{t('indicator.need')}:** {pick(indicator.need.as_dict())}  \n"
-               f"{pick(indicator.description.as_dict())}")
+    """Heading (with the old-data badge when the latest period shown is old), information need, then trend /
+    comparison / table tabs with the source line beneath."""
     table = loading.indicator_table(indicator)
     areas = area_list(municipalities, benchmark)
     rows = table[table["region"].isin(areas)]
-    if rows.empty:
+    last = None if rows.empty else str(rows["period"].max())
+    st.subheader(with_badge(pick(indicator.name.as_dict()), stale_badge(last, indicator.frequency)),
+                 anchor=indicator.id)
+    st.caption(f"**{t('indicator.need')}:** {pick(indicator.need.as_dict())}  \n"
+               f"{pick(indicator.description.as_dict())}")
+    if table.empty:
         not_fetched(indicator)
+        return
+    if rows.empty:  # data, but for other municipalities only (a source covering a few municipalities)
+        st.info(t("indicator.no_data_for_selection", count=municipalities_with_data(table)),
+                icon=":material/location_off:")
         return
     names = names_for(areas)
     rows = rows.assign(name=rows["region"].map(names))
@@ -215,7 +272,7 @@ def key_figures(indicator: Indicator, municipalities: list[str], benchmark: str)
     heading = f"**{pick(indicator.name.as_dict())}, {period_label(period)}**"
     if earlier:
         heading += " · " + t("metric.since", period=period_label(earlier))
-    st.markdown(heading)
+    st.markdown(with_badge(heading, stale_badge(period, indicator.frequency)))
     columns = st.columns(min(4, len(municipalities)))
     benchmark_value = by_key.get((benchmark, period))
     for index, code in enumerate(municipalities):
@@ -232,6 +289,9 @@ def key_figures(indicator: Indicator, municipalities: list[str], benchmark: str)
                 help=t("metric.benchmark", name=names[benchmark],
                        value=with_unit(benchmark_value, indicator.decimals, unit)),
             )
+    # The same source line as under the charts: where the figures come from and how fresh they are.
+    shown = rows[rows["period"].isin([period, earlier]) & rows["region"].isin([*municipalities, benchmark])]
+    st.caption(source_line(shown))
 
 
 def concept_map_dot(theme: Theme) -> str:
@@ -250,7 +310,8 @@ def concept_map_dot(theme: Theme) -> str:
         for series_id in indicator.formula.series_ids():
             if series_id not in series_nodes:
                 series_nodes.add(series_id)
-                lines.append(f'"s_{series_id}" [label="{series_id}", shape=note, fillcolor="#f0f0f0", fontsize=9];')
+                title = series_title(series_id).replace('"', "'")  # readable; the id is for analysts
+                lines.append(f'"s_{series_id}" [label="{title}", shape=note, fillcolor="#f0f0f0", fontsize=9];')
             lines.append(f'"s_{series_id}" -> "{indicator.id}" [style=dashed, color="#888888"];')
     lines.append("}")
     return "\n".join(lines)
