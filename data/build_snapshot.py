@@ -539,6 +539,8 @@ def main(argv: list[str] | None = None) -> None:
                  build_child_family, build_emissions):
         step(warehouse)
     (staging / "status.json").unlink(missing_ok=True)  # build-time status is not the app's fetch history
+    for lock in (".status.lock", ".write.lock"):  # the build's own locks, not part of the bundle
+        (staging / lock).unlink(missing_ok=True)
     # Replace the old snapshot only after every step succeeded.
     shutil.rmtree(out, ignore_errors=True)
     staging.rename(out)

@@ -80,7 +80,7 @@ def assert_hollola_view(page) -> None:
     """What a user checks on arrival: Hollola chosen in the sidebar, its unemployment rate compared and explained."""
     assert sidebar_chips(page, 1) == ["Hollola"]
     assert not page.get_by_text("Page not found").is_visible()
-    page.get_by_role("heading", name="Työttömyysaste, lokakuu 2020").wait_for(timeout=LOAD_TIMEOUT_MS)
+    page.get_by_role("heading", name="Työttömyysaste, lokakuu 2023").wait_for(timeout=LOAD_TIMEOUT_MS)
     main = page.get_by_test_id("stMain")
     assert main.get_by_role("combobox", name="Mittari").input_value() == "Työttömyysaste · Työllisyys"
     # The plain-language summary names Hollola, its rate and the benchmark.
@@ -143,7 +143,7 @@ def test_a_shared_link_opens_hollola_and_outlines_it_on_the_map(app, page, tmp_p
     assert len(pinned) == 1 and pinned[0].isdigit() and int(pinned[0]) > 0
     assert query_of(link) == {**query_of(page.url), "asof": pinned}
     assert query_of(link) == {"municipalities": ["Hollola"], "indicator": ["unemployment_rate"],
-                              "group": ["selection"], "period": ["2020-10"], "start": ["2006-01"], "index": ["0"],
+                              "group": ["selection"], "period": ["2023-10"], "start": ["2006-01"], "index": ["0"],
                               "asof": pinned}
 
     # A colleague opens it in their own browser: a fresh context has no cookies, storage or Streamlit session.

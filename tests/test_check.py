@@ -70,7 +70,7 @@ def themes_copy(tmp_path, monkeypatch):
 def test_the_repository_passes_the_check():
     result = check()
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.startswith("OK: ") and "32 indicators in 4 themes" in result.stdout
+    assert result.stdout.startswith("OK: ") and "34 indicators in 4 themes" in result.stdout
 
 
 def test_a_misspelt_series_key_is_refused_with_a_did_you_mean_in_the_check_and_at_load(config_copy):

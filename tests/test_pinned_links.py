@@ -1,7 +1,7 @@
 """Links that pin the data they show (`asof=<vintage>`), run through the real app with AppTest.
 
 The warehouse is seeded from the bundled snapshot (real data, vintages 1..N), then a CONSTRUCTED revision changes one
-value (Hollola's unemployed in October 2020, +100 persons), as a refresh would. A link pinned before the revision
+value (Hollola's unemployed in October 2023, +100 persons), as a refresh would. A link pinned before the revision
 must keep showing the original numbers, say so, and offer the latest; a plain link shows the revision.
 """
 
@@ -16,7 +16,7 @@ from sources.settings import get_settings
 from sources.warehouse import open_warehouse
 from tests.apptest_helpers import APP_FILE, APP_TIMEOUT_S, run_app
 
-HOLLOLA, PERIOD, SERIES = "KU098", "2020-10", "snapshot.unemployed"
+HOLLOLA, PERIOD, SERIES = "KU098", "2023-10", "snapshot.unemployed"
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,7 @@ def test_a_pinned_link_shows_the_numbers_of_its_vintage_and_says_so(revised_ware
     plain, old = open_employment({}), open_employment({"asof": str(pinned)})
     assert not plain.exception and not old.exception
     # The key figure of Hollola differs: the pinned view keeps the number the link was shared with.
-    assert hollola_rate(old) == "10,3\xa0%"  # a no-break space before the per cent sign
+    assert hollola_rate(old) == "6,8\xa0%"  # a no-break space before the per cent sign
     assert hollola_rate(plain) != hollola_rate(old)
     notice = [info.value for info in old.info if "tietoversio" in info.value]
     assert notice and notice[0].startswith("Näytetään tiedot") and f"tietoversio {pinned}" in notice[0]
@@ -81,7 +81,7 @@ def test_a_pinned_panel_lists_the_values_revised_since(revised_warehouse):
     assert revised, [expander.label for expander in at.expander]
     table = revised[0].dataframe[0].value
     assert "Hollola" in set(table.iloc[:, 0])
-    assert "lokakuu 2020" in set(table.iloc[:, 1])
+    assert "lokakuu 2023" in set(table.iloc[:, 1])
 
 
 def test_show_latest_leaves_the_pin_and_the_address(revised_warehouse):

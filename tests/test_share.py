@@ -167,14 +167,14 @@ def test_tampered_page_values_fall_back_to_defaults_with_a_notice():
     state = view_state(at)
     assert state["indicator"] == next(iter(get_catalogue().indicators))  # the first indicator: unemployment rate
     assert state["group"] == "selection"
-    assert state["period"] == "2020-10"  # the latest month of the default municipalities
+    assert state["period"] == "2023-10"  # the latest month of the default municipalities
     notice = " ".join(texts(at.main.warning))
     assert "<script>" in notice and "1899" in notice and "zzz" in notice
     assert not at.sidebar.warning  # the sidebar's own values were fine
-    assert at.header[0].value == "Työttömyysaste, lokakuu 2020"
+    assert at.header[0].value == "Työttömyysaste, lokakuu 2023"
     # The link the page writes back no longer carries the tampered values.
     assert {key: at.query_params[key] for key in ("indicator", "group", "period")} == {
-        "indicator": "unemployment_rate", "group": "selection", "period": "2020-10"}
+        "indicator": "unemployment_rate", "group": "selection", "period": "2023-10"}
 
 
 @pytest.mark.parametrize("key, value", [

@@ -400,12 +400,25 @@ def test_local_index_lost_or_stale_is_rebuilt_from_the_series_files(local_filled
     assert local_filled.index_path.exists()
 
 
-def test_local_snapshot_files_without_revisions_read_as_vintage_zero():
-    snapshot = open_warehouse(REPO_ROOT / "data" / "snapshot")
-    assert snapshot.latest_vintage_id() == 0
-    frame = snapshot.read(["snapshot.population"])
-    assert not frame.empty
-    pd.testing.assert_frame_equal(snapshot.read(["snapshot.population"], as_of=0), frame)
+def test_local_series_files_without_revisions_read_as_vintage_zero(tmp_path):
+    import pyarrow.parquet as pq
+
+    # Constructed: a store written before vintages existed, i.e. series files without the revision columns and no
+    # vintage index (made from the bundled population file by dropping those columns).
+    import json
+
+    bundled = pq.read_table(REPO_ROOT / "data" / "snapshot" / "series" / "snapshot.population.parquet")
+    description = json.loads(bundled.schema.metadata[b"tiedolla"])
+    description.pop("vintages")
+    old_format = bundled.drop_columns(["valid_from", "valid_to"]).replace_schema_metadata(
+        {b"tiedolla": json.dumps(description).encode()})
+    (tmp_path / "series").mkdir()
+    pq.write_table(old_format, tmp_path / "series" / "snapshot.population.parquet")
+    old_store = open_warehouse(tmp_path)
+    assert old_store.latest_vintage_id() == 0
+    frame = old_store.read(["snapshot.population"])
+    assert len(frame) == bundled.num_rows
+    pd.testing.assert_frame_equal(old_store.read(["snapshot.population"], as_of=0), frame)
 
 
 INTERRUPTED_WRITER = textwrap.dedent(
@@ -492,13 +505,13 @@ def test_migrate_fills_a_new_postgres_warehouse_and_copy_warehouse_moves_it_back
     url = postgres_server.create_database(f"cli_{uuid.uuid4().hex[:10]}", migrated=False)
     first = run_sources("migrate", env={"TIEDOLLA_WAREHOUSE_URL": url})
     assert first.returncode == 0, first.stderr
-    assert "Applied 2 migrations" in first.stdout and "Filled 32 series from the bundled snapshot" in first.stdout
+    assert "Applied 2 migrations" in first.stdout and "Filled 40 series from the bundled snapshot" in first.stdout
     again = run_sources("migrate", env={"TIEDOLLA_WAREHOUSE_URL": url})
     assert again.returncode == 0 and "is up to date" in again.stdout and "Filled" not in again.stdout
 
     copied = run_sources("copy-warehouse", url, str(tmp_path / "local"))
     assert copied.returncode == 0, copied.stderr
-    assert "Copied 32 series, 32 vintages and 0 documents" in copied.stdout
+    assert "Copied 40 series, 40 vintages and 0 documents" in copied.stdout
     with open_warehouse(url) as shared, open_warehouse(tmp_path / "local") as local:
         assert [v.id for v in local.vintages()] == [v.id for v in shared.vintages()]
         pd.testing.assert_frame_equal(local.read(), shared.read())
