@@ -11,6 +11,7 @@ import pytest
 
 from indicators.regions import RAW_DIR
 from ui import charts
+from ui.loading import BUNDLED_BOUNDARIES
 
 TREND = pd.DataFrame({
     "name": ["Hollola"] * 3 + ["Päijät-Häme"] * 3,
@@ -73,9 +74,9 @@ def test_fast_serialisation_gives_the_same_chart_and_data(builder):
         chart = charts.comparison_chart(COMPARISON, unit="%", value_title="x", decimals=1, status_labels=LABELS,
                                         benchmark_value=14.6, benchmark_name="Päijät-Häme")
     else:
-        topology = json.loads((RAW_DIR / "boundaries" / "finland-hva-2021.topo.json").read_text(encoding="utf-8"))
-        shapes = alt.Data(values=topology, format=alt.DataFormat(type="topojson", feature="munis"))
-        chart = charts.map_chart(shapes, "'KU' + datum.properties.id",
+        topology = json.loads((RAW_DIR / BUNDLED_BOUNDARIES).read_text(encoding="utf-8"))
+        shapes = alt.Data(values=topology, format=alt.DataFormat(type="topojson", feature="Kunnat2025_geo"))
+        chart = charts.map_chart(shapes, "datum.properties.kunta_k",
                                  pd.DataFrame({"region": ["KU098"], "name": ["Hollola"], "value": [10.3]}),
                                  value_title="x", decimals=1, highlighted=["KU098"])
     slow, fast = chart.to_dict(), charts.to_vega_lite(chart)
@@ -85,6 +86,16 @@ def test_fast_serialisation_gives_the_same_chart_and_data(builder):
 
     assert strip(_without_data_refs(slow)) == strip(_without_data_refs(fast))
     assert sorted(map(json.dumps, _all_rows(slow))) == sorted(map(json.dumps, _all_rows(fast)))
+
+
+def test_the_bundled_map_has_a_shape_for_every_current_municipality_and_no_other():
+    # A municipality without a shape would be missing from the map; a shape of a merged one would stay grey.
+    from indicators.regions import get_registry
+
+    topology = json.loads((RAW_DIR / BUNDLED_BOUNDARIES).read_text(encoding="utf-8"))
+    codes = [shape["properties"]["kunta_k"] for shape in topology["objects"]["Kunnat2025_geo"]["geometries"]]
+    assert len(codes) == len(set(codes)) == 308
+    assert set(codes) == set(get_registry().codes("municipality"))
 
 
 def _without_data_refs(node):

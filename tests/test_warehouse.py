@@ -401,11 +401,12 @@ def test_local_index_lost_or_stale_is_rebuilt_from_the_series_files(local_filled
 
 
 def test_local_series_files_without_revisions_read_as_vintage_zero(tmp_path):
+    import json
+
     import pyarrow.parquet as pq
 
     # Constructed: a store written before vintages existed, i.e. series files without the revision columns and no
     # vintage index (made from the bundled population file by dropping those columns).
-    import json
 
     bundled = pq.read_table(REPO_ROOT / "data" / "snapshot" / "series" / "snapshot.population.parquet")
     description = json.loads(bundled.schema.metadata[b"tiedolla"])

@@ -460,6 +460,8 @@ def refresh_permission() -> str:
 
 
 _BOUNDARY_DOCUMENT = "boundaries_municipalities.geojson"
+# Relative to data/raw; see its PROVENANCE.txt.
+BUNDLED_BOUNDARIES = "boundaries-2024-2025/Kunnat2025Topo.json"
 
 
 @dataclass
@@ -476,7 +478,7 @@ class Shapes:
 def _shapes(location: str, version: int) -> tuple[Any, str, str, str]:
     import json
 
-    from indicators.regions import MERGER_MAP, RAW_DIR
+    from indicators.regions import RAW_DIR
 
     stored = warehouse().read_document(_BOUNDARY_DOCUMENT)
     if stored is not None:
@@ -484,18 +486,16 @@ def _shapes(location: str, version: int) -> tuple[Any, str, str, str]:
         geojson = json.loads(payload)
         return ({"values": geojson["features"]}, "'KU' + datum.properties.kunta",
                 provenance.attribution, provenance.table)
-    topojson = json.loads((RAW_DIR / "boundaries" / "finland-hva-2021.topo.json").read_text(encoding="utf-8"))
-    # The bundled shapes are of the 2021 division: a municipality merged since then takes its new code, so its area
-    # is coloured with the municipality it joined (Pertunmaa with Mäntyharju from 2025).
-    expression = "'KU' + datum.properties.id"
-    for old, new in MERGER_MAP.items():
-        expression = f"datum.properties.id == '{old[2:]}' ? '{new}' : ({expression})"
-    data = {"values": topojson, "format": {"type": "topojson", "feature": "munis"}}
-    return data, expression, "Statistics Finland (1:4.5M, 2021) via Yle geodata, CC BY 4.0", "2021"
+    # The bundled shapes are Statistics Finland's 2025 division (308 municipalities), the same municipalities as the
+    # 2026 division the data are carried onto; an older shape file would leave merged municipalities uncoloured.
+    topojson = json.loads((RAW_DIR / BUNDLED_BOUNDARIES).read_text(encoding="utf-8"))
+    data = {"values": topojson, "format": {"type": "topojson", "feature": "Kunnat2025_geo"}}
+    return (data, "datum.properties.kunta_k",
+            "Statistics Finland via Kangasalakehitys/kuukausiraportti, CC BY 4.0", "2025")
 
 
 def municipality_shapes() -> Shapes:
-    """Current boundaries from the warehouse when a refresh has fetched them, else the bundled 2021 shapes."""
+    """Current boundaries from the warehouse when a refresh has fetched them, else the bundled 2025 shapes."""
     import altair as alt
 
     data, expression, attribution, year = _shapes(settings().warehouse_location, data_version())
