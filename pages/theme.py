@@ -29,9 +29,14 @@ def render(theme_id: str) -> None:
     else:
         covered = loading.covered_municipalities()
         theme_covers = set().union(*(covered.get(indicator.id, ()) for indicator in theme.indicators))
-        if view.municipalities and not theme_covers & set(view.municipalities):
-            # Data for a few municipalities only (e.g. a regional project's), none of them chosen: one notice here.
-            st.info(t("theme.none_for_selection", count=len(theme_covers)), icon=":material/location_off:")
+        missing = [code for code in view.municipalities if code not in theme_covers]
+        if missing and len(theme_covers) <= views.FEW_MUNICIPALITIES:
+            # Data for a few municipalities only (the bundled emissions: 13 in North Karelia) and some chosen ones
+            # are not among them: say which are covered and that a refresh brings the rest, once, here.
+            names = views.names_for(sorted(theme_covers))
+            st.info(t("theme.none_for_selection", count=len(theme_covers),
+                      names=", ".join(sorted(names.values())),
+                      missing=", ".join(views.names_for(missing).values())), icon=":material/location_off:")
     # The key figures show what is happening now: the first situational indicator with data (else any with data).
     by_kind = sorted(theme.indicators, key=lambda indicator: indicator.kind != "situational")
     headline = next((i for i in by_kind if coverage.get(i.id)), None)

@@ -81,8 +81,9 @@ def test_climate_theme_of_a_few_municipalities_says_so_once_instead_of_empty_cha
     at = open_page(run_app(), "climate")
     assert not at.exception
     infos = [info.value for info in at.info]
-    assert sum(info.startswith("Tämän teeman tiedot eivät kata valittuja kuntia") for info in infos) == 1, infos
-    assert infos[0].startswith("Tämän teeman tiedot eivät kata valittuja kuntia"), infos  # at the top
+    notice = "Sovelluksen mukana tulevat tiedot kattavat tässä teemassa vain 13 kuntaa"
+    assert sum(info.startswith(notice) for info in infos) == 1, infos
+    assert infos[0].startswith(notice), infos  # at the top
     # The open panels say there are no data for this selection, not that nothing has been fetched.
     assert not any("ei ole vielä" in info for info in infos), infos
     assert not at.get("vega_lite_chart")
@@ -128,3 +129,47 @@ def test_concept_map_shows_the_theme_and_leads_to_the_chosen_indicator():
     assert not at.exception
     assert at.subheader[0].value.startswith("Eläkeläisten osuus väestöstä")  # and the old-data badge, if old
     assert any(chart for chart in at.get("vega_lite_chart"))
+
+
+# --- partial data and missing benchmarks, on the real bundled data ------------------------------------------------
+
+
+def test_climate_names_the_13_bundled_municipalities_and_those_chosen_outside_them():
+    # Joensuu is among the 13 North Karelia municipalities with bundled emissions; Hollola is not.
+    at = open_page(run_app({"municipalities": ["Joensuu", "Hollola"]}), "climate")
+    assert not at.exception
+    notices = [info.value for info in at.info if "13 kuntaa" in info.value]
+    assert len(notices) == 1, [info.value for info in at.info]
+    assert "Heinävesi" in notices[0] and "Tohmajärvi" in notices[0] and "Joensuu" in notices[0]
+    assert "eivät kuulu: Hollola" in notices[0] and "päivitetään" in notices[0]
+    metrics = {metric.label: metric.value for metric in at.metric}
+    assert "Joensuu" in metrics
+
+
+def test_a_benchmark_that_cannot_be_computed_says_why_beneath_the_chart():
+    # Päijät-Häme has no bundled emissions: its line would be missing without a word.
+    at = open_page(run_app({"municipalities": ["Joensuu"]}), "climate")
+    captions = " ".join(caption.value for caption in at.caption)
+    assert "Vertailualueelle (Päijät-Häme, Koko maa) ei ole lukua" in captions
+    assert "vähintään 90 %:lta kunnista" in captions
+
+
+def test_sickness_allowance_has_benchmark_values_from_the_weighted_municipalities():
+    # Once missing: a rate the source gives for municipalities only now has area values weighted by an estimate of
+    # the population aged 16-64 (the definition says it is approximate).
+    at = open_page(run_app(), "work_ability")
+    assert not at.exception
+    captions = " ".join(caption.value for caption in at.caption)
+    assert "likiarvoja" in captions
+    assert "Vertailualueelle" not in captions  # Päijät-Häme and the whole country both have a line
+
+
+def test_the_reason_for_a_missing_benchmark_follows_the_formula():
+    from indicators.catalogue import load_catalogue
+    from ui.views import no_benchmark_reason
+
+    indicators = load_catalogue().indicators
+    # Gini cannot be summed from municipalities at all; emissions per resident could, given enough municipalities.
+    assert no_benchmark_reason(indicators["gini"]) == "indicator.no_benchmark_municipal_only"
+    assert no_benchmark_reason(indicators["emissions_per_resident"]) == "indicator.no_benchmark_coverage"
+    assert no_benchmark_reason(indicators["sickness_allowance_16_64"]) == "indicator.no_benchmark_coverage"

@@ -333,6 +333,7 @@ def test_commands_and_series_ids_appear_only_in_the_analyst_details(app_env):
 def test_a_theme_whose_data_cover_other_municipalities_says_so_once(app_env):
     at = open_theme("few")
     infos = [info.value for info in at.info]
-    assert infos[0] == ("Tämän teeman tiedot eivät kata valittuja kuntia: tietoja on vain 2 kunnasta. Valitse "
-                        "vasemmalta jokin niistä nähdäksesi luvut."), infos
+    assert infos[0] == ("Sovelluksen mukana tulevat tiedot kattavat tässä teemassa vain 2 kuntaa: Joensuu, "
+                        "Kontiolahti. Valituista niihin eivät kuulu: Asikkala, Heinola, Hollola, Orimattila. Muiden "
+                        "kuntien luvut tulevat näkyviin, kun tiedot päivitetään lähteestä."), infos
     assert not any("ei ole vielä tietoja" in info for info in infos)  # the panel does not call it unfetched

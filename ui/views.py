@@ -10,7 +10,7 @@ import streamlit as st
 
 from indicators.catalogue import Indicator, Theme
 from indicators.freshness import frequency_of, is_stale, latest_period as latest_period_of
-from indicators.regions import COUNTRY
+from indicators.regions import AGGREGATE_MIN_COVERAGE, COUNTRY
 from ui import charts, loading
 from ui.format import date_label, number, period_label, with_unit
 from ui.i18n import current_language, pick, t
@@ -125,6 +125,20 @@ def not_fetched(indicator: Indicator) -> None:
     analyst_details(t("indicator.not_fetched_details", series=", ".join(indicator.formula.series_ids())))
 
 
+# A theme whose data cover at most this many municipalities has partial data (a regional source, the bundled
+# emissions of 13 municipalities): the theme page names them rather than leaving the others blank.
+FEW_MUNICIPALITIES = 100
+
+
+def no_benchmark_reason(indicator: Indicator) -> str:
+    """The text key saying why an area has no value: a rate that only comes for municipalities cannot be summed;
+    a sum or ratio needs values from at least 90 % of the area's municipalities (indicators.regions)."""
+    formula = indicator.formula
+    if formula.type in ("value", "change", "index") and formula.aggregate == "none":
+        return "indicator.no_benchmark_municipal_only"
+    return "indicator.no_benchmark_coverage"
+
+
 def municipalities_with_data(table: pd.DataFrame) -> int:
     return int(table.loc[table["region"].astype(str).str.startswith("KU"), "region"].nunique())
 
@@ -196,6 +210,11 @@ def indicator_panel(indicator: Indicator, municipalities: list[str], benchmark: 
             span = period_span((str(rows["period"].min()), str(rows["period"].max())))
             export_buttons(trend, rows[["name", "region", "period", "value"]],
                            export_meta(indicator, rows, f"{name}, {span}", span), f"tiedolla_{indicator.id}")
+    shown = set(rows["region"])
+    absent = [names[code] for code in areas if code not in municipalities and code not in shown]
+    if absent:  # a benchmark line that is not drawn is explained, never silently missing
+        st.caption(t(no_benchmark_reason(indicator), areas=", ".join(absent),
+                     share=number(AGGREGATE_MIN_COVERAGE * 100, 0)))
     note = loading.source_note(rows)
     st.caption(source_line(rows, note))
     stale_warning(rows, note)
