@@ -53,7 +53,9 @@ def stale_badge(period: str | None, frequency: str | None = None, short: bool = 
     a place that names the period just before it."""
     if not period or not is_stale(str(period), frequency or frequency_of(str(period)), loading.today()):
         return ""
-    return f":orange-badge[:material/history: {t('freshness.old_short') if short else stale_text(period)}]"
+    # No icon inside: a Material icon is a ligature, so readers and screen readers would get the English word
+    # "history" in the middle of a Finnish heading.
+    return f":orange-badge[{t('freshness.old_short') if short else stale_text(period)}]"
 
 
 def stale_text(period: str) -> str:
