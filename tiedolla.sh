@@ -101,12 +101,12 @@ case "${1:-}" in
       exec "$VENV/bin/python" -m pytest "$@"
     fi
     # The linter first (rules in pyproject.toml), then every test on the local store (the warehouse and browser-round
-    # tests cover PostgreSQL too), then every test but the browser ones again with each test's warehouse in a fresh
-    # PostgreSQL database.
+    # tests cover PostgreSQL too), then again every test that opens a warehouse (not the browser ones, not those
+    # marked no_warehouse) with each test's warehouse in a fresh PostgreSQL database.
     "$VENV/bin/ruff" check .
     "$VENV/bin/python" -m pytest
     echo "--- the same tests with the warehouse in PostgreSQL (TIEDOLLA_TEST_BACKEND=postgres) ---"
-    TIEDOLLA_TEST_BACKEND=postgres exec "$VENV/bin/python" -m pytest -m "not browser" -q
+    TIEDOLLA_TEST_BACKEND=postgres exec "$VENV/bin/python" -m pytest -m "not browser and not no_warehouse" -q
     ;;
   *)
     echo "usage: $0 run | test [pytest arguments]" >&2

@@ -27,6 +27,9 @@ from sources.settings import load_settings
 from sources.warehouse import open_warehouse
 from ui import i18n
 
+# Opens no warehouse (or only the bundled snapshot's files): the PostgreSQL run leaves it out.
+pytestmark = pytest.mark.no_warehouse
+
 SETTINGS = load_settings()
 SNAPSHOT = open_warehouse(SETTINGS.snapshot_dir)
 CATALOGUE = load_catalogue()

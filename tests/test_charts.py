@@ -13,6 +13,9 @@ from indicators.regions import RAW_DIR
 from ui import charts
 from ui.loading import BUNDLED_BOUNDARIES
 
+# Opens no warehouse (or only the bundled snapshot's files): the PostgreSQL run leaves it out.
+pytestmark = pytest.mark.no_warehouse
+
 TREND = pd.DataFrame({
     "name": ["Hollola"] * 3 + ["Päijät-Häme"] * 3,
     "period": ["2018", "2019", "2020"] * 2,

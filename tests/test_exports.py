@@ -12,6 +12,9 @@ from openpyxl import load_workbook
 
 from ui.exports import ExportMeta, chart_to_png, chart_to_svg, to_csv_bytes, to_excel_bytes
 
+# Opens no warehouse (or only the bundled snapshot's files): the PostgreSQL run leaves it out.
+pytestmark = pytest.mark.no_warehouse
+
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 HOSTILE = {

@@ -20,6 +20,9 @@ from ui.narrative import (
     trend_text,
 )
 
+# Opens no warehouse (or only the bundled snapshot's files): the PostgreSQL run leaves it out.
+pytestmark = pytest.mark.no_warehouse
+
 NBSP = "\u00a0"
 UNEMPLOYMENT = {"fi": "työttömyysaste", "sv": "arbetslöshetsgrad", "en": "unemployment rate"}
 

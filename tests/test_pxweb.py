@@ -35,6 +35,9 @@ from tests.pxweb_fake import (
 )
 from tests.replay_server import json_answer
 
+# Opens no warehouse (or only the bundled snapshot's files): the PostgreSQL run leaves it out.
+pytestmark = pytest.mark.no_warehouse
+
 UNEMPLOYMENT_SERIES = [
     series_entry("statfin.unemployed", frequency="monthly", table="StatFin/tyonv/12r5", content="Työttömät"),
     series_entry("statfin.labour_force", frequency="monthly", table="StatFin/tyonv/12r5", content="Työvoima"),

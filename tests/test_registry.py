@@ -20,6 +20,9 @@ from sources.contract import (
 )
 from sources.settings import ConfigError, load_settings
 
+# Opens no warehouse (or only the bundled snapshot's files): the PostgreSQL run leaves it out.
+pytestmark = pytest.mark.no_warehouse
+
 
 class DummyAdapter:
     """A third-party adapter as a plugin package would ship it (constructed for these tests)."""

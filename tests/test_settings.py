@@ -8,6 +8,9 @@ import pytest
 
 from sources.settings import DEFAULT_CONFIG_FILE, REPO_ROOT, ConfigError, get_settings, load_settings
 
+# Opens no warehouse (or only the bundled snapshot's files): the PostgreSQL run leaves it out.
+pytestmark = pytest.mark.no_warehouse
+
 
 def write_config(tmp_path: Path, text: str) -> Path:
     # Constructed config file for this test only.

@@ -219,6 +219,7 @@ def test_seed_brings_an_older_bundled_series_up_to_date_as_a_new_vintage(snapsho
 # --- rebuilding -------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.no_warehouse  # builds into a folder of its own, whatever the backend
 def test_build_script_reproduces_the_committed_snapshot(snapshot, tmp_path):
     out = tmp_path / "rebuilt"
     result = subprocess.run([sys.executable, "data/build_snapshot.py", "--out", str(out)], cwd=REPO_ROOT,

@@ -18,6 +18,9 @@ from indicators.statistics import (
     wilson_interval,
 )
 
+# Opens no warehouse (or only the bundled snapshot's files): the PostgreSQL run leaves it out.
+pytestmark = pytest.mark.no_warehouse
+
 # --- Wilson -------------------------------------------------------------------------------------------------------
 
 
