@@ -184,6 +184,4 @@ views.export_buttons(map_chart, map_values[["name", "region", "value"]],
                                        period_label(period)), f"tiedolla_{indicator_id}_{period}_map")
 
 # --- share ----------------------------------------------------------------------------------------------------
-st.header(t("compare.share_title"), divider="gray")
-st.caption(t("compare.share_help"))
-st.code(state.share_link(), language=None)
+state.show_share_link()

@@ -17,9 +17,18 @@ def render(theme_id: str) -> None:
     catalogue = loading.catalogue()
     theme = catalogue.theme(theme_id)
     view = state.current()
+    notices: list[str] = []
+    # A shared link names the open panels and tabs; read once per session, so the reader's own choices then hold.
+    linked_open = state.link_panels(theme.id, {*catalogue.indicators, *state.PAGE_PANELS}, notices)
+    state.link_tabs(set(catalogue.indicators), notices)
+
+    def opened(panel_id: str, default: bool) -> bool:
+        return default if linked_open is None else panel_id in linked_open
 
     st.title(f"{theme.icon} {pick(theme.name.as_dict())}".strip())
     st.write(pick(theme.description.as_dict()))
+    if notices:
+        st.warning(t("notice.invalid_link", values=", ".join(state.escape_markdown(value) for value in notices)))
     if not view.municipalities:
         st.info(t("theme.pick_municipalities"), icon=":material/arrow_back:")
 
@@ -43,8 +52,11 @@ def render(theme_id: str) -> None:
     if headline is not None and view.municipalities:
         views.key_figures(headline, view.municipalities, view.benchmark)
 
-    concept_map = st.expander(t("theme.concept_map"), key=f"concept_map_{theme.id}", on_change="rerun")
+    open_panels: list[str] = []
+    concept_map = st.expander(t("theme.concept_map"), expanded=opened("concept_map", False),
+                              key=f"concept_map_{theme.id}", on_change="rerun")
     if concept_map.open:
+        open_panels.append("concept_map")
         with concept_map:
             st.caption(t("theme.concept_map_help"))
             st.graphviz_chart(views.concept_map_dot(theme), width="stretch")
@@ -76,9 +88,14 @@ def render(theme_id: str) -> None:
                 else t("indicator.config_error_short") if broken else t("indicator.not_fetched_short"))
             # Panels compute only when open (lazy), so a theme of many indicators stays quick to rerun; the first
             # indicator of each section is open to start with.
-            panel = st.expander(label, expanded=position == 0, key=f"panel_{indicator.id}", on_change="rerun",
+            panel = st.expander(label, expanded=opened(indicator.id, position == 0), key=f"panel_{indicator.id}",
+                                on_change="rerun",
                                 icon=None if span else ":material/settings_alert:" if broken
                                 else ":material/hourglass_empty:")
             if panel.open:
+                open_panels.append(indicator.id)
                 with panel:
                     views.indicator_panel(indicator, view.municipalities, view.benchmark)
+
+    state.keep_panels_in_url(open_panels)
+    state.show_share_link()

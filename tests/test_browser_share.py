@@ -141,10 +141,12 @@ def test_a_shared_link_opens_hollola_and_outlines_it_on_the_map(app, page, tmp_p
     link = shared_link(page)
     pinned = query_of(link).pop("asof")
     assert len(pinned) == 1 and pinned[0].isdigit() and int(pinned[0]) > 0
-    assert query_of(link) == {**query_of(page.url), "asof": pinned}
+    # It spells out the choices the address leaves to the server's defaults (language and benchmark here).
+    explicit = {"lang": ["suomi"], "benchmark": ["Päijät-Häme (Päijänne-Tavastland)"]}
+    assert query_of(link) == {**query_of(page.url), **explicit, "asof": pinned}
     assert query_of(link) == {"municipalities": ["Hollola"], "indicator": ["unemployment_rate"],
                               "group": ["selection"], "period": ["2023-10"], "start": ["2006-01"], "index": ["0"],
-                              "asof": pinned}
+                              **explicit, "asof": pinned}
 
     # A colleague opens it in their own browser: a fresh context has no cookies, storage or Streamlit session.
     context = page.context.browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -157,7 +159,8 @@ def test_a_shared_link_opens_hollola_and_outlines_it_on_the_map(app, page, tmp_p
         other.get_by_role("heading", name="Jaa tämä näkymä").wait_for(timeout=LOAD_TIMEOUT_MS)
         assert_hollola_view(other)
         assert_map_outlines_hollola(other)
-        assert query_of(other.url) == query_of(link)
+        # The browser leaves out of the address what equals this server's defaults; the copyable link keeps them.
+        assert query_of(other.url) == {key: value for key, value in query_of(link).items() if key not in explicit}
     finally:
         context.close()
 
@@ -178,7 +181,8 @@ def test_the_browser_writes_sidebar_choices_into_the_link_as_labels(app, page):
     assert query["municipalities"] == ["Hollola", "Lahti (Lahtis)"]
     assert query["lang"] == ["svenska"]
     assert query["indicator"] == ["unemployment_rate"]
-    assert query_of(shared_link(page)) == {**query, "asof": query_of(shared_link(page))["asof"]}
+    assert query_of(shared_link(page)) == {**query, "benchmark": ["Päijät-Häme (Päijänne-Tavastland)"],
+                                           "asof": query_of(shared_link(page))["asof"]}
 
 
 def test_switching_language_keeps_the_page_choices(app, page):
@@ -206,3 +210,49 @@ def test_a_link_cannot_put_a_hyperlink_or_an_image_into_the_notice(app, page):
     alerts.first.wait_for(timeout=30_000)
     assert alerts.count() == 2  # one in the sidebar, one on the page
     assert alerts.locator('a[href*="example.invalid"], img[src*="example.invalid"]').count() == 0
+
+
+def open_panels(page) -> list[str]:
+    """The labels of the theme page's open panels (expanders): the summary's last line (before it, Streamlit's
+    arrow icon), without the status text after " · "."""
+    summaries = page.get_by_test_id("stMain").locator("details[open] > summary")
+    return [text.strip().split("\n")[-1].split(" · ")[0].strip() for text in summaries.all_inner_texts()]
+
+
+def selected_tabs(page) -> list[str]:
+    return page.get_by_test_id("stMain").get_by_role("tab", selected=True).all_inner_texts()
+
+
+def test_a_theme_page_link_reopens_the_same_panels_and_tabs_in_a_fresh_browser(app, page):
+    page.goto(f"{app}/employment?municipalities=Hollola", timeout=60_000)
+    main = page.get_by_test_id("stMain")
+    main.get_by_role("heading", name="Jaa tämä näkymä").wait_for(timeout=LOAD_TIMEOUT_MS)
+    # As a user would: close the first panel, open "Avoimet työpaikat", pick its comparison tab.
+    main.locator("summary", has_text="Työttömyysaste ·").first.click()
+    page.wait_for_url(lambda url: "open=unemployment_rate_annual" in url, timeout=30_000)
+    main.locator("summary", has_text="Avoimet työpaikat 100 työtöntä kohden").click()
+    main.get_by_role("heading", name="Avoimet työpaikat 100 työtöntä kohden").wait_for(timeout=LOAD_TIMEOUT_MS)
+    main.get_by_role("tab", name="Vertailu").first.click()
+    page.wait_for_url(lambda url: "vacancies_per_100_unemployed%3Acompare" in url, timeout=30_000)
+    main.get_by_role("heading", name="Jaa tämä näkymä").wait_for(timeout=LOAD_TIMEOUT_MS)
+    expected_panels = ["Avoimet työpaikat 100 työtöntä kohden", "Työttömyysaste, vuosikeskiarvo"]
+    assert open_panels(page) == expected_panels
+    assert selected_tabs(page) == ["Vertailu", "Kehitys"]
+    link = shared_link(page)
+    assert query_of(link)["lang"] == ["suomi"] and query_of(link)["municipalities"] == ["Hollola"]
+
+    context = page.context.browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        other = context.new_page()
+        other.goto(link, timeout=60_000)
+        other.get_by_test_id("stMain").get_by_role("heading", name="Jaa tämä näkymä").wait_for(
+            timeout=LOAD_TIMEOUT_MS)
+        assert sidebar_chips(other, 1) == ["Hollola"]
+        assert open_panels(other) == expected_panels
+        assert selected_tabs(other) == ["Vertailu", "Kehitys"]
+        # The comparison tab shows Hollola's bar, as in the first browser.
+        other.get_by_test_id("stMain").get_by_text("Avoimet työpaikat 100 työtöntä kohden,", exact=False).first \
+            .wait_for(timeout=LOAD_TIMEOUT_MS)
+        assert shared_link(other) == link
+    finally:
+        context.close()

@@ -245,3 +245,45 @@ def test_no_link_breaks_a_page(url_path, query):
     assert at.title, (url_path, query)
     assert at.session_state["lang"] in ("fi", "sv", "en")
     assert len(at.session_state["municipalities"]) <= 12
+
+
+def shown_panels(at: AppTest) -> list[str]:
+    """The indicator panels drawn open: each open panel starts with the indicator's heading (anchored by its id)."""
+    return [element.proto.anchor for element in at.subheader if element.proto.anchor]
+
+
+def test_a_theme_page_link_reopens_its_panels_and_tabs_and_spells_out_every_choice():
+    """A theme page's link carries the open panels and each one's tab, and names language, municipalities and
+    benchmark itself, so a server with other defaults shows the same view."""
+    first = open_link({}, "employment")
+    assert shown_panels(first) == ["unemployment_rate", "unemployment_rate_annual"]  # one per section by default
+    link = parse_qs(urlsplit(first.code[-1].value).query)
+    assert link["open"] == ["unemployment_rate,unemployment_rate_annual"]
+    assert link["tabs"] == ["unemployment_rate:trend,unemployment_rate_annual:trend"]
+    settings = get_settings()
+    labels = option_labels(get_registry(), tuple(settings.default_municipalities))
+    assert link["lang"] == ["suomi"]
+    assert link["municipalities"] == [labels[code] for code in settings.default_municipalities]
+    assert link["benchmark"] == ["Päijät-Häme (Päijänne-Tavastland)"]
+
+    chosen = {"lang": "svenska", "municipalities": ["Hollola", "Lahti (Lahtis)"], "benchmark": "Uusimaa (Nyland)",
+              "open": "concept_map,vacancies_per_100_unemployed", "tabs": "vacancies_per_100_unemployed:compare"}
+    at = open_link(chosen, "employment")
+    assert not at.exception
+    assert [w.value for w in at.warning if w.icon != ":material/history:"] == []  # old data, but no link notice
+    assert shown_panels(at) == ["vacancies_per_100_unemployed"]  # the link's panel, and not the default ones
+    assert at.session_state["municipalities"] == ["KU098", "KU398"] and at.session_state["benchmark"] == "MK01"
+    # The comparison tab is the one drawn: its heading names the indicator and the period compared.
+    assert any(text.startswith("**Lediga arbetsplatser") for text in texts(at.markdown))
+    assert at.get("graphviz_chart")  # the concept map is open
+    shown = as_lists(parse_qs(urlsplit(at.code[-1].value).query))
+    assert {key: shown[key] for key in chosen} == as_lists(chosen)
+
+
+def test_a_theme_page_link_with_unknown_panels_or_tabs_opens_with_a_notice():
+    at = open_link({"open": "no_such_indicator,population", "tabs": "population:pie,nothing:trend"}, "wellbeing")
+    assert not at.exception
+    notice = " ".join(texts(at.warning))
+    assert "no_such_indicator" in notice and "population:pie" in notice and "nothing:trend" in notice
+    assert shown_panels(at) == ["population"]  # the known panel opens, at its first tab
+    assert at.get("vega_lite_chart")  # its trend is drawn

@@ -114,17 +114,102 @@ def keep_in_url(**values: object) -> None:
             st.query_params[key] = str(value)
 
 
+# The tabs of an indicator panel, by a language-independent id, and a theme page's panels that are not indicators.
+PANEL_TABS = ("trend", "compare", "table")
+PAGE_PANELS = ("concept_map", "overview")
+OPEN_KEY, TABS_KEY = "open", "tabs"  # URL: `open=id,id` (open panels), `tabs=id:compare,id:table` (their tabs)
+
+
+def link_panels(page_id: str, known: set[str], notices: list[str]) -> set[str] | None:
+    """The panels a link opens (`open=a,b`; `open=` opens none), read once per session and page, so a panel the
+    reader then closes stays closed. None when the link says nothing. An id that names nothing (a tampered or
+    outdated link) is noted for the page's notice; ids of other pages' panels are ignored."""
+    seed_key = f"_open_from_link_{page_id}"
+    if seed_key not in st.session_state:
+        raw = st.query_params.get(OPEN_KEY)
+        ids = None if raw is None else [part for part in str(raw).split(",") if part]
+        notices.extend(part for part in ids or [] if part not in known)
+        st.session_state[seed_key] = None if ids is None else set(ids)
+    return st.session_state[seed_key]
+
+
+def link_tabs(known: set[str], notices: list[str]) -> None:
+    """Seed each panel's open tab from a link (`tabs=unemployment_rate:compare`), once per session; a pair that
+    names an unknown panel or tab is noted and left at the first tab."""
+    if "_tabs_from_link" in st.session_state:
+        return
+    st.session_state["_tabs_from_link"] = True
+    for pair in [part for part in str(st.query_params.get(TABS_KEY) or "").split(",") if part]:
+        panel, _, tab = pair.partition(":")
+        if panel in known and tab in PANEL_TABS:
+            st.session_state.setdefault(tab_choice_key(panel), tab)
+        else:
+            notices.append(pair)
+
+
+def tab_choice_key(panel: str) -> str:
+    return f"tab_of_{panel}"
+
+
+def open_tab(panel: str) -> str:
+    """The id of the panel's open tab: the reader's latest choice, else the link's, else the first."""
+    return st.session_state.get(tab_choice_key(panel), PANEL_TABS[0])
+
+
+def remember_tab(panel: str, tab: str) -> None:
+    st.session_state[tab_choice_key(panel)] = tab
+
+
+def keep_panels_in_url(open_panels: list[str]) -> None:
+    """Write the open panels and their tabs into the URL, so a copied link opens the same ones."""
+    keep_in_url(**{OPEN_KEY: ",".join(open_panels),
+                   TABS_KEY: ",".join(f"{panel}:{open_tab(panel)}" for panel in open_panels
+                                      if panel not in PAGE_PANELS)})
+
+
 def share_link(pinned: bool = True) -> str:
     """The address of this view: page URL plus every query parameter (sidebar and page choices). Pinned by default
-    (`asof` = the vintage shown), so the link shows the same numbers after later refreshes."""
+    (`asof` = the vintage shown), so the link shows the same numbers after later refreshes.
+
+    A widget bound to the URL leaves its value out while it equals its default, and the defaults are the server's
+    settings (`default_municipalities`, `default_region`, `default_language`): a link that relied on them would show
+    other municipalities on a server configured otherwise. So language, municipalities and benchmark are spelled out.
+    """
     from urllib.parse import urlencode
 
     from ui import loading
 
     base = (st.context.url or "").split("?")[0]
-    pairs = [(key, value) for key in st.query_params if key != "asof" for value in st.query_params.get_all(key)]
+    explicit = sidebar_choices()
+    pairs = [(key, value) for key, values in explicit.items() for value in values]
+    pairs += [(key, value) for key in st.query_params if key != "asof" and key not in explicit
+              for value in st.query_params.get_all(key)]
     version = loading.data_version()
     if pinned and version:
         pairs.append(("asof", str(version)))
     query = urlencode(pairs)
     return f"{base}?{query}" if query else base
+
+
+def sidebar_choices() -> dict[str, list[str]]:
+    """The sidebar's choices as the URL spells them (the language-independent labels of app.py's bound widgets)."""
+    from ui import loading
+
+    registry = loading.regions()
+    view = current()
+    municipalities = option_labels(registry, tuple(registry.codes("municipality")))
+    areas = option_labels(registry, tuple(benchmark_options(registry)))
+    return {
+        "lang": [LANGUAGE_LABELS[view.lang]],
+        "municipalities": [municipalities[code] for code in view.municipalities if code in municipalities],
+        "benchmark": [areas[view.benchmark]] if view.benchmark in areas else [],
+    }
+
+
+def show_share_link() -> None:
+    """The page's "share this view" section: a copyable link that reopens the same view."""
+    from ui.i18n import t
+
+    st.header(t("share.title"), divider="gray")
+    st.caption(t("share.help"))
+    st.code(share_link(), language=None)

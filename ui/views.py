@@ -11,7 +11,7 @@ import streamlit as st
 from indicators.catalogue import Indicator, Theme
 from indicators.freshness import frequency_of, is_stale, latest_period as latest_period_of
 from indicators.regions import AGGREGATE_MIN_COVERAGE, COUNTRY
-from ui import charts, loading
+from ui import charts, loading, state
 from ui.format import date_label, number, period_label, with_unit
 from ui.i18n import current_language, pick, t
 
@@ -189,8 +189,13 @@ def indicator_panel(indicator: Indicator, municipalities: list[str], benchmark: 
     unit = unit_text(indicator)
     name = pick(indicator.name.as_dict())
     # Lazy tabs: only the open tab's content is computed, so a page of many indicators reruns quickly.
-    trend_tab, compare_tab, table_tab = st.tabs([t("tab.trend"), t("tab.compare"), t("tab.table")],
-                                                key=f"tabs_{indicator.id}", on_change="rerun")
+    # The tabs' widget is keyed per language (its value is the label, which a language switch changes); the open
+    # tab is remembered by id, so it stays open across languages and goes into a shared link.
+    labels = {tab: t(f"tab.{tab}") for tab in state.PANEL_TABS}
+    tabs = st.tabs(list(labels.values()), key=f"tabs_{indicator.id}__{current_language()}", on_change="rerun",
+                   default=labels[state.open_tab(indicator.id)])
+    trend_tab, compare_tab, table_tab = tabs
+    state.remember_tab(indicator.id, next((tab for tab, panel in zip(labels, tabs) if panel.open), "trend"))
     if trend_tab.open:
         with trend_tab:
             show_chart(charts.trend_chart(rows, unit=unit, value_title=name, monthly=indicator.frequency == "monthly",
