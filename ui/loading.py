@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import streamlit as st
 
-from indicators.catalogue import Catalogue, Indicator, get_catalogue
+from indicators.catalogue import Catalogue, Indicator, Theme, get_catalogue
 from indicators.formulas import Engine
 from indicators.regions import COUNTRY, RegionRegistry, get_registry  # noqa: F401 - COUNTRY: pages name it here
 from sources.settings import Settings, get_settings
@@ -212,6 +212,31 @@ def comparison(indicator: Indicator, municipalities: list[str], benchmark: str, 
     benchmark's value and the method ("wilson", "byar", "quintile"); once per data version and selection."""
     return _comparison(indicator.id, settings().warehouse_location, data_version(), tuple(municipalities), benchmark,
                        period)
+
+
+@st.cache_data(ttl=CACHE_TTL_S, max_entries=8, show_spinner=False)
+def _theme_summary(theme_id: str, location: str, version: int):
+    from indicators.overview import summarise
+
+    indicators = catalogue().theme(theme_id).indicators
+    return summarise(indicators, {i.id: _indicator_table(i.id, location, version) for i in indicators})
+
+
+@st.cache_data(ttl=CACHE_TTL_S, max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
+def _theme_overview(theme_id: str, location: str, version: int, municipalities: tuple[str, ...],
+                    benchmark: str) -> pd.DataFrame:
+    from indicators.overview import select
+
+    return select(_theme_summary(theme_id, location, version), catalogue().theme(theme_id).indicators,
+                  list(municipalities), benchmark)
+
+
+def theme_overview(theme: Theme, municipalities: list[str], benchmark: str) -> pd.DataFrame:
+    """Every indicator of the theme for the municipalities and the benchmark (indicators.overview.theme_overview):
+    latest value, trend and status per cell. The theme's tables are summarised once per data version, so a new
+    selection or benchmark only picks and tests rows."""
+    return _theme_overview(theme.id, settings().warehouse_location, data_version(), tuple(municipalities),
+                           benchmark)
 
 
 @st.cache_data(ttl=CACHE_TTL_S, max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
