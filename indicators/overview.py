@@ -99,56 +99,70 @@ def select(summary: Summary, indicators: list[Indicator], municipalities: list[s
     (see the module docstring); one row per indicator x area, in order."""
     municipalities = [code for code in dict.fromkeys(municipalities) if code != benchmark]
     areas = [*municipalities, benchmark]
-    ids = [indicator.id for indicator in indicators]
-    grid = pd.MultiIndex.from_product([ids, areas], names=["indicator", "region"])
+    # A dozen areas: pick their rows vectorised, then assemble the few cells as plain values (pandas' per-call cost
+    # would otherwise be most of the time).
     cells = summary.cells
-    chosen = cells[cells["region"].isin(areas).to_numpy() & cells["indicator"].isin(ids).to_numpy()]
-    frame = chosen.set_index(["indicator", "region"]).reindex(grid).reset_index()
+    chosen = cells[cells["region"].isin(areas).to_numpy()]
+    found = {(row["indicator"], row["region"]): row for row in chosen.to_dict("records")}
     references = summary.references
     references = references[(references["region"] == benchmark).to_numpy()]
-    reference = references.set_index(["indicator", "period"])["value"]
-    frame["benchmark_value"] = reference.reindex(
-        pd.MultiIndex.from_arrays([frame["indicator"], frame["period"].astype(object)])).to_numpy(dtype="float64")
-    frame["method"] = frame["indicator"].map(summary.methods).astype(object)
-    has_value = frame["value"].notna().to_numpy()
-    is_benchmark = (frame["region"] == benchmark).to_numpy()
-    status = np.full(len(frame), NO_DATA, dtype=object)
-    status[is_benchmark & has_value] = BENCHMARK
-    lower, upper = np.full(len(frame), np.nan), np.full(len(frame), np.nan)
-    small = np.zeros(len(frame), dtype=bool)
-    polarity = {indicator.id: indicator.polarity for indicator in indicators}
-    scale = {indicator.id: indicator.formula.scale for indicator in indicators}
-    tested = has_value & ~is_benchmark
-    methods = frame["method"].to_numpy()
-    quintile_rows = tested & (methods == "quintile")
-    quintile = frame["quintile"].to_numpy(dtype="float64")
-    status[quintile_rows] = [f"q{int(label)}" if not np.isnan(label) else NOT_COMPARED
-                             for label in quintile[quintile_rows]]
+    reference = dict(zip(zip(references["indicator"].tolist(), references["period"].tolist()),
+                         references["value"].tolist()))
+    empty: dict = {}
+    records = []
+    for indicator in indicators:
+        method = summary.methods.get(indicator.id)
+        for code in areas:
+            row = found.get((indicator.id, code), empty)
+            value = row.get("value", np.nan)
+            period = row.get("period") if not _missing(value) else None
+            status = NO_DATA if _missing(value) else BENCHMARK if code == benchmark else None
+            if status is None and method == "quintile":
+                quintile = row.get("quintile", np.nan)
+                status = NOT_COMPARED if _missing(quintile) else f"q{int(quintile)}"
+            records.append({
+                "indicator": indicator.id, "region": code, "period": period, "value": value,
+                "previous_period": row.get("previous_period") if period else None,
+                "previous_value": row.get("previous_value", np.nan), "status": status,
+                "trend": row.get("trend") if row.get("trend") in (UP, DOWN, FLAT) else None, "method": method,
+                "lower": np.nan, "upper": np.nan, "small": False,
+                "benchmark_value": reference.get((indicator.id, period), np.nan) if period else np.nan,
+                "numerator": row.get("numerator", np.nan), "denominator": row.get("denominator", np.nan),
+            })
+    by_id = {indicator.id: indicator for indicator in indicators}
     for method in ("wilson", "byar"):
-        rows = tested & (methods == method)
-        if not rows.any():
+        tested = [record for record in records if record["status"] is None and record["method"] == method]
+        if not tested:
             continue
-        scales = frame.loc[rows, "indicator"].map(scale).to_numpy(dtype="float64")
-        numerators = frame.loc[rows, "numerator"].to_numpy(dtype="float64")
-        denominators = frame.loc[rows, "denominator"].to_numpy(dtype="float64")
+        scales = np.array([by_id[record["indicator"]].formula.scale for record in tested], dtype="float64")
+        numerators = np.array([record["numerator"] for record in tested], dtype="float64")
+        denominators = np.array([record["denominator"] for record in tested], dtype="float64")
         if method == "wilson":
             low, high = wilson_interval(numerators, denominators)
-            low, high = np.asarray(low) * scales, np.asarray(high) * scales
         else:  # Byar's limits scale linearly, so one call with scale 1 serves every indicator's own scale
             low, high = byar_interval(numerators, denominators, 1.0)
-            low, high = np.asarray(low) * scales, np.asarray(high) * scales
-        lower[rows], upper[rows] = low, high
-        status[rows] = [compare_to_benchmark(value, a, b, reference_value, polarity[indicator_id])
-                        for indicator_id, value, a, b, reference_value in zip(
-                            frame.loc[rows, "indicator"].tolist(), frame.loc[rows, "value"].tolist(), low.tolist(),
-                            high.tolist(), frame.loc[rows, "benchmark_value"].tolist())]
-        small[rows] = np.asarray(small_number(np.nan_to_num(numerators)), dtype=bool)
-    frame["status"], frame["lower"], frame["upper"], frame["small"] = status, lower, upper, small
-    trend = frame["trend"].astype(object)
-    frame["trend"] = trend.where(trend.isin([UP, DOWN, FLAT]), None)
+        low, high = np.asarray(low) * scales, np.asarray(high) * scales
+        small = np.asarray(small_number(np.nan_to_num(numerators)), dtype=bool)
+        for record, a, b, few in zip(tested, low.tolist(), high.tolist(), small.tolist()):
+            record["lower"], record["upper"], record["small"] = a, b, few
+            record["status"] = compare_to_benchmark(record["value"], a, b, record["benchmark_value"],
+                                                    by_id[record["indicator"]].polarity)
+    for record in records:  # a tested method without data for this area (cannot happen with a value) stays honest
+        if record["status"] is None:
+            record["status"] = NOT_COMPARED
+    frame = pd.DataFrame.from_records(records, columns=[*COLUMNS, "numerator", "denominator"])
     for name in ("period", "previous_period"):
         frame[name] = frame[name].astype("string")
+    frame["small"] = frame["small"].astype(bool)
+    trend = frame["trend"].astype(object)
+    frame["trend"] = trend.where(trend.isin([UP, DOWN, FLAT]), None)
+    for name in ("value", "previous_value", "lower", "upper", "benchmark_value"):
+        frame[name] = frame[name].astype("float64")
     return frame[COLUMNS]
+
+
+def _missing(number: object) -> bool:
+    return number is None or number is pd.NA or (isinstance(number, float) and np.isnan(number))
 
 
 def previous_periods(periods: pd.Series) -> pd.Series:
@@ -185,7 +199,8 @@ def _summarise_one(indicator: Indicator, table: pd.DataFrame) -> tuple[pd.DataFr
     # Each area's latest period with a value (periods sort as text: "2023" < "2024", "2023-09" < "2023-10").
     latest = rows.sort_values("period", kind="stable").drop_duplicates("region", keep="last").reset_index(drop=True)
     latest["indicator"] = indicator.id
-    latest["previous_period"] = previous_periods(latest["period"])
+    latest["previous_period"] = previous_periods(latest["period"]).astype(object).where(
+        lambda periods: periods.notna(), None)
     by_key = rows.set_index(["region", "period"])["value"]
     latest["previous_value"] = by_key.reindex(
         pd.MultiIndex.from_arrays([latest["region"], latest["previous_period"].astype(object)])).to_numpy()

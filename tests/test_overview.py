@@ -231,13 +231,19 @@ def test_the_overview_shows_finnish_numbers_for_the_real_municipalities_and_a_se
     assert hollola.startswith(finnish_percent(100 * unemployed / labour_force).removesuffix("\u00a0%") + " ")
     assert hollola.endswith(" 10/2023") and hollola.split(" ")[1] in {"↑", "↓", "→"}
     assert "," in table.loc["Työttömyysaste (%)", "Päijät-Häme (vertailualue)"]
-    text = " ".join(element.value for element in at.markdown)
-    assert "Hollola: 6,8\u00a0%, lokakuu 2023" in text  # the text alternative, in words
     assert open_panels(at) == []
+    # The text alternative, in words, is written when its expander is opened.
+    assert not any("Hollola: 6," in element.value for element in at.markdown)
+    at.session_state["overview_text_employment"] = True
+    at.run()
+    text = " ".join(element.value for element in at.markdown)
+    assert "- Hollola: 6,8\u00a0%, lokakuu 2023; parempi kuin vertailualue; " in text
 
     at.session_state["overview_employment"] = {"selection": {"cells": [[0, "Hollola"]]}}
     at.run()
     assert open_panels(at) == ["unemployment_rate"]
+    links = [element.value for element in at.markdown if "](#" in element.value]
+    assert links == ["Valittu indikaattori avautuu alempana: [Työttömyysaste](#unemployment_rate)"]
     # The reader closes the panel; the cell is still selected, and the panel stays closed.
     at.session_state["panel_unemployment_rate"] = False
     at.run()

@@ -124,18 +124,25 @@ def show_overview(theme: Theme, municipalities: list[str], benchmark: str) -> st
         texts.style.apply(lambda _: styles, axis=None), key=key, on_select="rerun", selection_mode="single-cell",
         width="stretch", height="content", alt=t("overview.alt", theme=pick(theme.name.as_dict())), lazy=False,
         column_config={"_index": st.column_config.Column(width=INDEX_WIDTH_PX, pinned=True)})
+    cells = event.selection.cells if event is not None else []
+    chosen = row_ids[cells[0][0]] if cells and 0 <= cells[0][0] < len(row_ids) else None
+    if chosen is not None:  # the panel opens further down the page: a link takes the reader there
+        name = pick(catalogue_indicator(theme, chosen).name.as_dict())
+        st.markdown(t("overview.go_to_panel", name=name, anchor=chosen))
     left_out = [pick(indicator.name.as_dict()) for indicator in theme.indicators if indicator.id not in row_ids]
     if left_out:
         st.caption(t("overview.left_out", names=", ".join(left_out)))
     st.html(legend_html(set(frame["status"])))
-    show_text_alternative(frame, theme.indicators, municipalities, benchmark)
-    cells = event.selection.cells if event is not None else []
-    chosen = row_ids[cells[0][0]] if cells and 0 <= cells[0][0] < len(row_ids) else None
+    show_text_alternative(theme.id, frame, theme.indicators, municipalities, benchmark)
     seen_key = f"_overview_seen_{theme.id}"
     selection = (cells[0][0], cells[0][1]) if cells else None
     is_new = selection is not None and st.session_state.get(seen_key) != selection
     st.session_state[seen_key] = selection
     return chosen if is_new else None
+
+
+def catalogue_indicator(theme: Theme, indicator_id: str) -> Indicator:
+    return next(indicator for indicator in theme.indicators if indicator.id == indicator_id)
 
 
 def swatch(status: str, text: str) -> str:
@@ -196,7 +203,11 @@ def text_alternative(frame: pd.DataFrame, indicators: list[Indicator], municipal
     return "\n".join(lines)
 
 
-def show_text_alternative(frame: pd.DataFrame, indicators: list[Indicator], municipalities: list[str],
-                          benchmark: str) -> None:
-    with st.expander(t("overview.text"), icon=":material/notes:"):
-        st.markdown(text_alternative(frame, indicators, municipalities, benchmark))
+def show_text_alternative(theme_id: str, frame: pd.DataFrame, indicators: list[Indicator],
+                          municipalities: list[str], benchmark: str) -> None:
+    # Written only while open (like the panels), so the page reruns no slower for it.
+    words = st.expander(t("overview.text"), icon=":material/notes:", key=f"overview_text_{theme_id}",
+                        on_change="rerun")
+    if words.open:
+        with words:
+            st.markdown(text_alternative(frame, indicators, municipalities, benchmark))
