@@ -4,7 +4,7 @@ and the refresh that fetches the latest data from the open sources into the ware
 import pandas as pd
 import streamlit as st
 
-from ui import loading, views
+from ui import loading, state, views
 from ui.format import date_label, moment_label
 from ui.i18n import pick, t
 
@@ -138,3 +138,5 @@ if permission == "allowed" and loading.settings().refresh.require_login:
     st.caption(t("about.signed_in", name=str(st.user.get("name") or st.user.get("email") or "")))
     if st.button(t("about.logout"), icon=":material/logout:"):
         st.logout()
+
+state.show_share_link()

@@ -120,9 +120,13 @@ summaries = [
 ]
 st.markdown("\n".join(f"- {text}" for text in summaries[:12]))
 
-views.export_buttons(comparison_chart, comparison.drop(columns=["region"]).rename(columns={"name": "area"}),
-                     views.export_meta(indicator, table[table["region"].isin([*municipalities, view.benchmark])],
-                                       f"{name}, {period_label(period)}", period_label(period)),
+views.export_buttons(comparison_chart,
+                     chart_rows.assign(period=period)[["name", "region", "period", "value", "lower", "upper",
+                                                       "status", "small"]],
+                     views.export_meta(indicator, table[table["region"].isin([*municipalities, view.benchmark])
+                                                        & (table["period"] == period)],
+                                       f"{name}, {period_label(period)}", period_label(period),
+                                       benchmarks=[view.benchmark]),
                      f"tiedolla_{indicator_id}_{period}")
 
 # --- ranking --------------------------------------------------------------------------------------------------
@@ -154,7 +158,11 @@ with trend_chart_tab:
 with trend_table_tab:
     st.dataframe(views.wide_table(trend, order, indicator.decimals), width="stretch", height=260)
 views.export_buttons(trend_chart, trend[["name", "region", "period", "value"]],
-                     views.export_meta(indicator, trend, trend_chart_title, f"{period_label(start)} –"),
+                     views.export_meta(indicator, trend, trend_chart_title,
+                                       views.period_span((start, str(trend["period"].max()))) if len(trend)
+                                       else period_label(start),
+                                       benchmarks=[view.benchmark, COUNTRY],
+                                       unit=t("unit.indeksi") if as_index else None),
                      f"tiedolla_{indicator_id}_trend")
 for code in municipalities[:4]:
     own = trend[trend["region"] == code].sort_values("period")
@@ -166,11 +174,7 @@ st.caption(source)
 
 # --- map ------------------------------------------------------------------------------------------------------
 st.header(t("compare.map_title", period=period_label(period)), divider="gray")
-shapes = loading.municipality_shapes()
-map_values = table[(table["period"] == period) & table["region"].str.startswith("KU")]
-map_values = map_values.assign(name=map_values["region"].map(lambda c: registry.name(c, view.lang)))
-map_chart = charts.map_chart(shapes.data, shapes.code_expression, map_values, value_title=name,
-                             decimals=indicator.decimals, highlighted=municipalities)
+map_chart, map_values, shapes = views.municipality_map(indicator, table, period, municipalities, name)
 map_tab, map_table_tab = st.tabs([t("compare.map_tab"), t("tab.table")])
 with map_tab:
     views.show_chart(map_chart)
@@ -179,9 +183,12 @@ with map_table_tab:
     map_table.columns = [t("compare.col.area"), name]
     st.dataframe(map_table, hide_index=True, width="stretch", height=300)
 st.caption(t("compare.map_caption", boundaries=shapes.attribution, year=shapes.year) + " " + source)
-views.export_buttons(map_chart, map_values[["name", "region", "value"]],
-                     views.export_meta(indicator, map_values, t("compare.map_title", period=period_label(period)),
-                                       period_label(period)), f"tiedolla_{indicator_id}_{period}_map")
+views.export_buttons(map_chart,
+                     pd.concat([map_values, table[(table["region"] == view.benchmark) & (table["period"] == period)]
+                                .assign(name=benchmark_name)])[["name", "region", "period", "value"]],
+                     views.export_meta(indicator, map_values, f"{name}, {period_label(period)}", period_label(period),
+                                       benchmarks=[view.benchmark]),
+                     f"tiedolla_{indicator_id}_{period}_map")
 
 # --- share ----------------------------------------------------------------------------------------------------
 state.show_share_link()

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import loading, views
+from ui import loading, state, views
 from ui.format import period_label
 from ui.i18n import pick, t
 
@@ -37,3 +37,5 @@ for column, theme in zip(columns, catalogue.themes):
 
 st.subheader(t("home.how_title"))
 st.markdown(t("home.how"))
+
+state.show_share_link()

@@ -8,7 +8,7 @@ with the theme's id bound (`functools.partial`), so each theme page knows its th
 
 import streamlit as st
 
-from ui import loading, state, views
+from ui import loading, overview, state, views
 from ui.format import period_label
 from ui.i18n import pick, t
 
@@ -53,6 +53,17 @@ def render(theme_id: str) -> None:
         views.key_figures(headline, view.municipalities, view.benchmark)
 
     open_panels: list[str] = []
+    if view.municipalities:
+        # The whole theme at a glance; a selected cell opens its indicator's panel (set before the panel is drawn).
+        overview_panel = st.expander(t("overview.panel"), expanded=opened("overview", True),
+                                     key=f"overview_panel_{theme.id}", on_change="rerun")
+        if overview_panel.open:
+            open_panels.append("overview")
+            with overview_panel:
+                chosen_cell = overview.show_overview(theme, view.municipalities, view.benchmark)
+            if chosen_cell:
+                st.session_state[f"panel_{chosen_cell}"] = True
+
     concept_map = st.expander(t("theme.concept_map"), expanded=opened("concept_map", False),
                               key=f"concept_map_{theme.id}", on_change="rerun")
     if concept_map.open:
@@ -96,6 +107,15 @@ def render(theme_id: str) -> None:
                 open_panels.append(indicator.id)
                 with panel:
                     views.indicator_panel(indicator, view.municipalities, view.benchmark)
+
+    # Files for a meeting: made only while this panel is open, and each only when its button is pressed.
+    downloads = st.expander(t("theme.downloads"), expanded=opened("downloads", False),
+                            key=f"downloads_{theme.id}", on_change="rerun", icon=":material/download:")
+    if downloads.open and view.municipalities:
+        open_panels.append("downloads")
+        with downloads:
+            views.theme_download_button(theme, view.municipalities, view.benchmark)
+            views.theme_report_button(theme, view.municipalities, view.benchmark)
 
     state.keep_panels_in_url(open_panels)
     state.show_share_link()

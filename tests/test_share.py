@@ -249,7 +249,8 @@ def test_no_link_breaks_a_page(url_path, query):
 
 def shown_panels(at: AppTest) -> list[str]:
     """The indicator panels drawn open: each open panel starts with the indicator's heading (anchored by its id)."""
-    return [element.proto.anchor for element in at.subheader if element.proto.anchor]
+    return [element.proto.anchor for element in at.subheader
+            if element.proto.anchor and not element.proto.anchor.startswith("overview_")]
 
 
 def test_a_theme_page_link_reopens_its_panels_and_tabs_and_spells_out_every_choice():
@@ -258,7 +259,7 @@ def test_a_theme_page_link_reopens_its_panels_and_tabs_and_spells_out_every_choi
     first = open_link({}, "employment")
     assert shown_panels(first) == ["unemployment_rate", "unemployment_rate_annual"]  # one per section by default
     link = parse_qs(urlsplit(first.code[-1].value).query)
-    assert link["open"] == ["unemployment_rate,unemployment_rate_annual"]
+    assert link["open"] == ["overview,unemployment_rate,unemployment_rate_annual"]
     assert link["tabs"] == ["unemployment_rate:trend,unemployment_rate_annual:trend"]
     settings = get_settings()
     labels = option_labels(get_registry(), tuple(settings.default_municipalities))
@@ -287,3 +288,20 @@ def test_a_theme_page_link_with_unknown_panels_or_tabs_opens_with_a_notice():
     assert "no_such_indicator" in notice and "population:pie" in notice and "nothing:trend" in notice
     assert shown_panels(at) == ["population"]  # the known panel opens, at its first tab
     assert at.get("vega_lite_chart")  # its trend is drawn
+
+
+def test_the_theme_overview_shows_every_municipality_and_a_selected_cell_opens_its_panel():
+    """The overview table on the theme page (real bundled data): a column per chosen municipality and the
+    benchmark, Finnish numbers; choosing the cell of an indicator opens that indicator's panel below."""
+    at = open_link({"municipalities": ["Hollola", "Lahti (Lahtis)"], "open": "overview"}, "employment")
+    assert not at.exception
+    overview = next(frame for frame in at.dataframe if frame.proto.id and "overview_employment" in frame.proto.id)
+    shown = overview.value
+    assert {"Hollola", "Lahti"} <= set(shown.columns) and any("Päijät-Häme" in column for column in shown.columns)
+    assert shown.map(lambda text: "," in str(text)).any().any()  # decimal commas
+    assert shown_panels(at) == []  # the link opened the overview only
+    row = list(shown.index).index(next(label for label in shown.index if str(label).startswith("Avoimet")))
+    at.session_state["overview_employment"] = {"selection": {"cells": [[row, "Hollola"]]}}
+    at.run()
+    assert not at.exception
+    assert shown_panels(at) == ["vacancies_per_100_unemployed"]

@@ -115,8 +115,8 @@ def keep_in_url(**values: object) -> None:
 
 
 # The tabs of an indicator panel, by a language-independent id, and a theme page's panels that are not indicators.
-PANEL_TABS = ("trend", "compare", "table")
-PAGE_PANELS = ("concept_map", "overview")
+PANEL_TABS = ("trend", "compare", "map", "table")
+PAGE_PANELS = ("overview", "concept_map", "downloads")
 OPEN_KEY, TABS_KEY = "open", "tabs"  # URL: `open=id,id` (open panels), `tabs=id:compare,id:table` (their tabs)
 
 

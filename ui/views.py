@@ -194,7 +194,7 @@ def indicator_panel(indicator: Indicator, municipalities: list[str], benchmark: 
     labels = {tab: t(f"tab.{tab}") for tab in state.PANEL_TABS}
     tabs = st.tabs(list(labels.values()), key=f"tabs_{indicator.id}__{current_language()}", on_change="rerun",
                    default=labels[state.open_tab(indicator.id)])
-    trend_tab, compare_tab, table_tab = tabs
+    trend_tab, compare_tab, map_tab, table_tab = tabs
     state.remember_tab(indicator.id, next((tab for tab, panel in zip(labels, tabs) if panel.open), "trend"))
     if trend_tab.open:
         with trend_tab:
@@ -209,6 +209,15 @@ def indicator_panel(indicator: Indicator, municipalities: list[str], benchmark: 
             st.markdown(f"**{name}, {period_label(period)}**")
             show_chart(charts.comparison_chart(latest, unit=unit, value_title=name, decimals=indicator.decimals,
                                                status_labels=status_labels()))
+    if map_tab.open:
+        with map_tab:
+            municipal = table[table["region"].str.startswith("KU")]
+            period = latest_period(municipal, municipalities)
+            if period is None:
+                st.info(t("indicator.no_municipal_values"), icon=":material/location_off:")
+            else:
+                st.markdown(f"**{name}, {period_label(period)}**")
+                map_section(indicator, table, period, municipalities, name)
     if table_tab.open:
         with table_tab:
             st.dataframe(wide_table(rows, order, indicator.decimals), width="stretch", height=260)
@@ -216,7 +225,9 @@ def indicator_panel(indicator: Indicator, municipalities: list[str], benchmark: 
                                        decimals=indicator.decimals, order=order, benchmarks=benchmarks)
             span = period_span((str(rows["period"].min()), str(rows["period"].max())))
             export_buttons(trend, rows[["name", "region", "period", "value"]],
-                           export_meta(indicator, rows, f"{name}, {span}", span), f"tiedolla_{indicator.id}")
+                           export_meta(indicator, rows, f"{name}, {span}", span,
+                                       benchmarks=[code for code in areas if code not in municipalities]),
+                           f"tiedolla_{indicator.id}")
     shown = set(rows["region"])
     absent = [names[code] for code in areas if code not in municipalities and code not in shown]
     if absent:  # a benchmark line that is not drawn is explained, never silently missing
@@ -226,6 +237,32 @@ def indicator_panel(indicator: Indicator, municipalities: list[str], benchmark: 
     st.caption(source_line(rows, note))
     stale_warning(rows, note)
     revisions_since_pin(indicator, areas, names)
+
+
+def municipality_map(indicator: Indicator, table: pd.DataFrame, period: str, municipalities: list[str],
+                     value_title: str):
+    """The choropleth of every municipality's value in `period`, the chosen ones outlined, with the values drawn."""
+    shapes = loading.municipality_shapes()
+    registry = loading.regions()
+    lang = current_language()
+    values = table[(table["period"] == period) & table["region"].str.startswith("KU")]
+    values = values.assign(name=values["region"].map(lambda code: registry.name(code, lang)))
+    chart = charts.map_chart(shapes.data, shapes.code_expression, values, value_title=value_title,
+                             decimals=indicator.decimals, highlighted=municipalities)
+    return chart, values, shapes
+
+
+def map_section(indicator: Indicator, table: pd.DataFrame, period: str, municipalities: list[str],
+                value_title: str) -> None:
+    """The map of a panel: the chart, the values as a table one step away, and where shapes and values come from."""
+    chart, values, shapes = municipality_map(indicator, table, period, municipalities, value_title)
+    show_chart(chart)
+    with st.expander(t("map.table"), icon=":material/table:"):
+        shown = values.sort_values("value", ascending=False)
+        st.dataframe(pd.DataFrame({t("compare.col.area"): shown["name"],
+                                   value_title: shown["value"].map(lambda v: number(v, indicator.decimals))}),
+                     hide_index=True, width="stretch", height=300)
+    st.caption(t("compare.map_caption", boundaries=shapes.attribution, year=shapes.year))
 
 
 def revisions_since_pin(indicator: Indicator, areas: list[str], names: dict[str, str]) -> None:
@@ -251,8 +288,10 @@ def show_chart(chart) -> None:
 
 
 def export_buttons(chart, frame: pd.DataFrame, meta, stem: str) -> None:
-    """CSV and Excel of the data behind a chart, PNG and SVG of the chart, each carrying title, source, licence and
-    fetch time. Files are made only when a button is pressed (deferred), so they cost nothing on a page run."""
+    """CSV and Excel of the data behind a chart, PNG and SVG of the chart, each carrying title, areas, period, unit,
+    source, licence and data vintage in the language of `meta` (see `export_meta`). Files are made only when a
+    button is pressed (deferred, outside the page run), so they cost nothing on a page run; everything they need
+    is in `meta`, already translated."""
     from ui import exports
 
     columns = st.columns(4)
@@ -268,13 +307,31 @@ def export_buttons(chart, frame: pd.DataFrame, meta, stem: str) -> None:
                                on_click="ignore", icon=icon, help=t("export.help", format=label))
 
 
-def export_meta(indicator: Indicator, rows: pd.DataFrame, title: str, period: str):
+# An export names its areas one by one up to this many; a map of every municipality says how many instead.
+EXPORT_AREAS_NAMED = 12
+
+
+def export_meta(indicator: Indicator, rows: pd.DataFrame, title: str, period: str, *,
+                benchmarks: list[str] | tuple[str, ...] = (), unit: str | None = None):
+    """What an exported file says about itself, in the reader's language: title, definition, the areas of `rows`
+    (benchmarks marked), period, unit (the indicator's unless `unit` is given, e.g. an index), decimals, source line,
+    licence and the data vintage shown. `benchmarks` are region codes; their rows are marked in the tables."""
     from ui import exports, state
 
+    codes = list(dict.fromkeys(rows["region"].astype(str))) if "region" in rows else []
+    names = names_for(codes)
+    if len(codes) > EXPORT_AREAS_NAMED:
+        municipal = all(code.startswith("KU") for code in codes)
+        areas = t("export.municipalities_many" if municipal else "export.areas_many", count=len(codes))
+    else:
+        areas = ", ".join(t("export.benchmark_suffix", area=names[code]) if code in benchmarks else names[code]
+                          for code in codes)
     return exports.ExportMeta(
-        title=title, definition=pick(indicator.description.as_dict()), source=source_line(rows),
-        licence=indicator.licence, period=period, fetched_at=fetched_at(rows), data_updated=None,
-        url=state.share_link(),
+        title=title, definition=pick(indicator.description.as_dict()), source=source_line(rows) if len(rows) else "",
+        licence=indicator.licence, period=period, fetched_at=fetched_at(rows) if len(rows) else "",
+        data_updated=None, url=state.share_link(), areas=areas,
+        unit=unit_text(indicator) if unit is None else unit, vintage=loading.data_version(),
+        lang=current_language(), decimals=indicator.decimals, benchmarks=tuple(benchmarks),
     )
 
 
@@ -376,3 +433,42 @@ def formula_in_words(indicator: Indicator) -> str:
     if formula.resample == "annual_mean":
         text += " " + t("formula.annual_mean")
     return text
+
+
+def theme_download_button(theme: Theme, municipalities: list[str], benchmark: str) -> None:
+    """One button for a zip of the theme's data: a CSV per indicator for the chosen municipalities, the benchmark
+    and the whole country, with a README.txt of definitions, sources, licences and the data vintage, in the
+    reader's language. The rows and texts are gathered on the page run (cached tables, filtered; the deferred
+    callable runs outside the session, where neither the language nor a pinned vintage is known); the files are
+    written only when the button is pressed."""
+    from ui import exports
+
+    areas = area_list(municipalities, benchmark)
+    benchmarks = [code for code in areas if code not in municipalities]
+    names = names_for(areas)
+    files = []
+    for indicator in theme.indicators:
+        table = loading.indicator_table(indicator)
+        rows = table[table["region"].isin(areas)]
+        rows = rows.assign(name=rows["region"].map(names))
+        span = period_span((str(rows["period"].min()), str(rows["period"].max()))) if len(rows) else ""
+        files.append(exports.ThemeFile(indicator.id, rows[["name", "region", "period", "value"]],
+                                       export_meta(indicator, rows, pick(indicator.name.as_dict()), span,
+                                                   benchmarks=benchmarks)))
+    title, lang, vintage = pick(theme.name.as_dict()), current_language(), loading.data_version()
+    st.download_button(t("export.theme_zip"), lambda: exports.theme_zip_bytes(title, files, lang=lang,
+                                                                              vintage=vintage),
+                       f"tiedolla_{theme.id}.zip", "application/zip", key=f"export_{theme.id}_zip",
+                       on_click="ignore", icon=":material/folder_zip:", help=t("export.theme_zip_help"))
+
+
+def theme_report_button(theme: Theme, municipalities: list[str], benchmark: str) -> None:
+    """"Lataa raportti (PDF)": the theme's printable report for the chosen municipalities and benchmark, in the
+    reader's language, built only when the button is pressed (ui.report; a few seconds)."""
+    from ui import report
+
+    lang = current_language()
+    st.download_button(t("theme.report_button"), lambda: report.theme_report_pdf(theme.id, municipalities, benchmark,
+                                                                               lang),
+                       f"tiedolla_{theme.id}_raportti.pdf", "application/pdf", key=f"report_{theme.id}",
+                       on_click="ignore", icon=":material/picture_as_pdf:", help=t("theme.report_help"))
