@@ -5,11 +5,11 @@ import pandas as pd
 import streamlit as st
 
 from ui import charts, loading, narrative, state, views
-from ui.format import period_label
+from ui.format import number, period_label
 from ui.i18n import pick, t
 from ui.loading import COUNTRY
 
-GROUP_PRESETS = ("selection", "benchmark_members", "largest_10", "largest_20")
+GROUP_PRESETS = ("selection", "similar", "benchmark_members", "largest_10", "largest_20")
 MAX_BENCHMARK_MEMBERS = 40
 
 catalogue = loading.catalogue()
@@ -39,6 +39,8 @@ table = loading.indicator_table(indicator)
 def group_members() -> list[str]:
     if preset == "selection":
         return view.municipalities
+    if preset == "similar":
+        return loading.peers(view.municipalities[0]).members if view.municipalities else []
     if preset == "benchmark_members":
         members = registry.members(view.benchmark)
         if len(members) <= MAX_BENCHMARK_MEMBERS:
@@ -51,7 +53,26 @@ def group_members() -> list[str]:
     return latest["value"].sort_values(ascending=False).head(preset_size).index.tolist()
 
 
+def explain_peers() -> None:
+    """The rule behind the "similar municipalities" group, with the figures it used, on screen."""
+    peers = loading.peers(view.municipalities[0])
+    figures = [catalogue.indicators[figure] for figure in peers.figures.columns]
+    band = (t("compare.peers_band", low=number(peers.population_band[0], 0),
+              high=number(peers.population_band[1], 0))
+            if peers.population_band else t("compare.peers_no_band"))
+    st.info(t("compare.peers_rule", name=registry.name(peers.anchor, view.lang),
+              group=registry.name(peers.group, view.lang), band=band,
+              figures=", ".join(pick(figure.name.as_dict()).lower() for figure in figures)),
+            icon=":material/diversity_3:")
+    with st.expander(t("compare.peers_figures"), icon=":material/table:"):
+        shown = pd.DataFrame({pick(figure.name.as_dict()): peers.figures[figure.id].map(
+            lambda value, decimals=figure.decimals: number(value, decimals)) for figure in figures})
+        shown.index = [registry.name(code, view.lang) for code in shown.index]
+        st.dataframe(shown, width="stretch")
+
 municipalities = group_members()
+if preset == "similar" and view.municipalities:
+    explain_peers()
 if table.empty:
     views.not_fetched(indicator)
     state.keep_in_url(indicator=indicator_id, group=preset)

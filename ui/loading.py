@@ -22,6 +22,7 @@ import streamlit as st
 
 from indicators.catalogue import Catalogue, Indicator, Theme, get_catalogue
 from indicators.formulas import Engine
+from indicators.peers import PEER_FIGURES, Peers, latest_values, similar_municipalities
 from indicators.regions import COUNTRY, RegionRegistry, get_registry  # noqa: F401 - COUNTRY: pages name it here
 from sources.settings import Settings, get_settings
 from sources.snapshot import seed_warehouse
@@ -194,6 +195,20 @@ def _indicator_table(indicator_id: str, location: str, version: int) -> pd.DataF
 def indicator_table(indicator: Indicator) -> pd.DataFrame:
     """The indicator for every municipality and area, all periods (computed once per data version)."""
     return _indicator_table(indicator.id, settings().warehouse_location, data_version())
+
+
+@st.cache_data(ttl=CACHE_TTL_S, max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
+def _peers(anchor: str, location: str, version: int) -> Peers:
+    groups = regions().municipalities.set_index("code")["municipality_group"]
+    population = latest_values(_indicator_table("population", location, version))
+    figures = pd.DataFrame({figure: latest_values(_indicator_table(figure, location, version))
+                            for figure in PEER_FIGURES})
+    return similar_municipalities(anchor, groups, population, figures)
+
+
+def peers(anchor: str) -> Peers:
+    """The municipalities most like `anchor` (indicators.peers), on the data version shown."""
+    return _peers(anchor, settings().warehouse_location, data_version())
 
 
 @st.cache_data(ttl=CACHE_TTL_S, max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
