@@ -17,11 +17,12 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from script_timing import record_script_times  # noqa: E402 - bench/ is the script's own folder
 
 TWELVE = ["KU016", "KU098", "KU111", "KU560", "KU398", "KU091", "KU049", "KU092", "KU837", "KU853", "KU564",
           "KU179"]
@@ -35,19 +36,7 @@ def main() -> int:
     args = parser.parse_args()
     os.environ["TIEDOLLA_WAREHOUSE_DIR"] = tempfile.mkdtemp(prefix="tiedolla-bench-")
 
-    import streamlit.runtime.scriptrunner.script_runner as script_runner
-
-    script_times: list[float] = []
-    original = script_runner.exec_func_with_error_handling
-
-    def timed(func, ctx):
-        started = time.perf_counter()
-        try:
-            return original(func, ctx)
-        finally:
-            script_times.append(time.perf_counter() - started)
-
-    script_runner.exec_func_with_error_handling = timed
+    script_times = record_script_times()
     from tests.apptest_helpers import open_page, run_app
 
     sessions = {}

@@ -25,6 +25,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from script_timing import record_script_times  # noqa: E402 - bench/ is the script's own folder
+
 SELECTIONS = [["KU098"], ["KU016", "KU098"], ["KU111"], ["KU560", "KU111"], ["KU091"], ["KU016"], ["KU398", "KU098"],
               ["KU049", "KU091", "KU092"], ["KU560"], ["KU111", "KU016", "KU098", "KU560"]]
 
@@ -47,19 +49,7 @@ def main() -> int:
 
 def run(args) -> int:
 
-    import streamlit.runtime.scriptrunner.script_runner as script_runner
-
-    script_times: list[float] = []
-    original = script_runner.exec_func_with_error_handling
-
-    def timed(func, ctx):
-        started = time.perf_counter()
-        try:
-            return original(func, ctx)
-        finally:
-            script_times.append(time.perf_counter() - started)
-
-    script_runner.exec_func_with_error_handling = timed
+    script_times = record_script_times()
     from tests.apptest_helpers import open_page, run_app
 
     at = run_app()
