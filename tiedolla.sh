@@ -3,7 +3,7 @@
 #   ./tiedolla.sh run    create the Python environment when missing and start the app on the bundled snapshot (and
 #                        the refresh worker beside it when config.toml says `[refresh] auto = true`)
 #   ./tiedolla.sh test   set up everything the tests need (Python packages, Debian's Chromium, PostgreSQL and nginx)
-#                        and run all tests
+#                        and run all tests, on two pytest-xdist workers (TIEDOLLA_TEST_WORKERS)
 # Works on a fresh Debian/Ubuntu machine with Python 3.11+, offline except for the package registries.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -74,6 +74,24 @@ ensure_nginx() {
   fi
 }
 
+# The PDF report test: poppler's pdftoppm and pdftotext read the PDF back; WeasyPrint, which writes it, needs Pango
+# and a font.
+ensure_pdf_tools() {
+  local missing=()
+  command -v pdftoppm >/dev/null && command -v pdftotext >/dev/null || missing+=(poppler-utils)
+  local package
+  for package in libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+  done
+  if [ "${#missing[@]}" -gt 0 ]; then
+    apt_install "${missing[@]}"
+  fi
+}
+
+# Both passes of the suite run on this many pytest-xdist workers (the machines have 2 cores). Each worker starts its
+# own throwaway PostgreSQL server; the browser and deployment tests share one group, so they run one at a time.
+TEST_WORKERS=${TIEDOLLA_TEST_WORKERS:-2}
+
 case "${1:-}" in
   run)
     shift
@@ -97,6 +115,7 @@ case "${1:-}" in
     ensure_chromium
     ensure_postgresql
     ensure_nginx
+    ensure_pdf_tools
     if [ "$#" -gt 0 ]; then
       exec "$VENV/bin/python" -m pytest "$@"
     fi
@@ -104,9 +123,10 @@ case "${1:-}" in
     # tests cover PostgreSQL too), then again every test that opens a warehouse (not the browser ones, not those
     # marked no_warehouse) with each test's warehouse in a fresh PostgreSQL database.
     "$VENV/bin/ruff" check .
-    "$VENV/bin/python" -m pytest
+    "$VENV/bin/python" -m pytest -n "$TEST_WORKERS" --dist loadgroup
     echo "--- the same tests with the warehouse in PostgreSQL (TIEDOLLA_TEST_BACKEND=postgres) ---"
-    TIEDOLLA_TEST_BACKEND=postgres exec "$VENV/bin/python" -m pytest -m "not browser and not no_warehouse" -q
+    TIEDOLLA_TEST_BACKEND=postgres exec "$VENV/bin/python" -m pytest -m "not browser and not no_warehouse" -q \
+      -n "$TEST_WORKERS" --dist loadgroup
     ;;
   *)
     echo "usage: $0 run | test [pytest arguments]" >&2

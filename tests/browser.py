@@ -41,6 +41,9 @@ def running_app(warehouse_dir: Path | None = None, env: dict[str, str] | None = 
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while time.monotonic() < deadline:
+            if process.poll() is not None:  # e.g. another test worker took the port between free_port() and here
+                output = process.stdout.read().decode(errors="replace")[-3000:]
+                raise RuntimeError(f"the app exited ({process.returncode}) before it was up:\n{output}")
             try:
                 if requests.get(f"{base}/_stcore/health", timeout=2).ok:
                     break

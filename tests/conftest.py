@@ -16,6 +16,20 @@ from tests.replay_server import ReplayServer
 pytest_plugins = ["tests.pg_fixtures"]
 
 
+# Under `./tiedolla.sh test` the suite runs on two pytest-xdist workers (`--dist loadgroup`). The tests that start a
+# real app server with Chromium or the deployed stack each take most of a core; in one group they run one after
+# another on one worker, while the other worker goes through the light tests.
+HEAVY_GROUP = "app-servers"
+HEAVY_FILES = {"test_deployment.py", "test_replica_reconnect.py"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups from the marks
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.get_closest_marker("browser") or item.path.name in HEAVY_FILES:
+            item.add_marker(pytest.mark.xdist_group(HEAVY_GROUP))
+
+
 @pytest.fixture(autouse=True)
 def isolated_settings(tmp_path, monkeypatch, request):
     """Every test gets its own empty warehouse; settings are re-read after the environment changes."""
