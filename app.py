@@ -18,10 +18,12 @@ from ui import loading
 from ui.format import date_label, period_label
 from ui.i18n import LANGUAGES, pick, set_language, t
 from ui.state import LANGUAGE_LABELS, benchmark_options, escape_markdown, option_labels
+from ui.views import PRINT_STYLESHEET
 
 RECONNECT_CHECK_S = 5  # how often a page that lost the warehouse asks whether it is back
 
 st.set_page_config(page_title="Tiedolla", page_icon="📊", layout="wide")
+st.html(PRINT_STYLESHEET)  # a style block only: it takes no room on the page
 
 
 def invalid_url_values(key: str, valid: set[str]) -> list[str]:

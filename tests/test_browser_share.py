@@ -256,3 +256,17 @@ def test_a_theme_page_link_reopens_the_same_panels_and_tabs_in_a_fresh_browser(a
         assert shared_link(other) == link
     finally:
         context.close()
+
+
+def test_the_browsers_own_print_shows_the_page_without_the_sidebar(app, page, tmp_path):
+    """Printed from the browser (Chromium's PDF uses the print stylesheet): the page's panels, not the app's frame."""
+    import subprocess
+
+    page.goto(f"{app}/employment?municipalities=Hollola", timeout=60_000)
+    page.get_by_test_id("stMain").get_by_role("heading", name="Jaa tämä näkymä").wait_for(timeout=LOAD_TIMEOUT_MS)
+    printed = tmp_path / "employment_print.pdf"
+    printed.write_bytes(page.pdf(format="A4"))
+    text = " ".join(subprocess.run(["pdftotext", str(printed), "-"], check=True, capture_output=True,
+                                   text=True).stdout.split())
+    assert "Työllisyys" in text and "Hollola" in text and "Teeman yleiskuva" in text
+    assert "Kieli · Språk · Language" not in text and "Vertailualue" not in text.split("Teeman yleiskuva")[0]

@@ -305,3 +305,14 @@ def test_the_theme_overview_shows_every_municipality_and_a_selected_cell_opens_i
     at.run()
     assert not at.exception
     assert shown_panels(at) == ["vacancies_per_100_unemployed"]
+
+
+def test_the_downloads_panel_makes_the_pdf_report_of_the_view():
+    at = open_link({"municipalities": ["Hollola"], "open": "downloads"}, "employment")
+    assert not at.exception
+    make = next(button for button in at.button if button.key == "report_employment_make")
+    make.click().run()
+    assert not at.exception
+    wanted, pdf = at.session_state["report_employment"]
+    assert pdf.startswith(b"%PDF") and wanted[1] == ("KU098",)
+    assert at.get("download_button")  # the zip and the finished report are offered

@@ -15,6 +15,21 @@ from ui import charts, loading, state
 from ui.format import date_label, number, period_label, with_unit
 from ui.i18n import current_language, pick, t
 
+# The browser's own Print shows the page, not the app around it: no sidebar, header, toolbar or buttons, the main
+# column over the whole sheet, and the open panels and charts kept whole on a page where they fit. Closed panels
+# have no content to print (they are computed only when opened); the PDF report holds every indicator.
+PRINT_STYLESHEET = """<style>
+@media print {
+  [data-testid="stSidebar"], [data-testid="stHeader"], [data-testid="stToolbar"], [data-testid="stDecoration"],
+  [data-testid="stSidebarCollapsedControl"], [data-testid="stExpandSidebarButton"], [data-testid="stStatusWidget"],
+  .stDownloadButton, .stButton, [data-testid="stBaseButton-elementToolbar"] { display: none !important; }
+  [data-testid="stMain"], [data-testid="stAppViewContainer"] { margin-left: 0 !important; width: 100% !important; }
+  [data-testid="stMainBlockContainer"] { max-width: 100% !important; padding: 0 1rem !important; }
+  .stVegaLiteChart, [data-testid="stMetric"], [data-testid="stTable"] { break-inside: avoid; }
+  h1, h2, h3 { break-after: avoid; }
+}
+</style>"""
+
 KIND_COLOURS = {"structural": "#dbe9f6", "situational": "#fde9d9"}
 
 
@@ -463,12 +478,18 @@ def theme_download_button(theme: Theme, municipalities: list[str], benchmark: st
 
 
 def theme_report_button(theme: Theme, municipalities: list[str], benchmark: str) -> None:
-    """"Lataa raportti (PDF)": the theme's printable report for the chosen municipalities and benchmark, in the
-    reader's language, built only when the button is pressed (ui.report; a few seconds)."""
+    """"Lataa raportti (PDF)": the theme's printable report for the chosen municipalities and benchmark. It is made
+    on this page run when asked for (a few seconds, ui.report), because the report needs the reader's language and
+    data version, which a deferred download callable does not know; the download then offers the finished file."""
     from ui import report
 
-    lang = current_language()
-    st.download_button(t("theme.report_button"), lambda: report.theme_report_pdf(theme.id, municipalities, benchmark,
-                                                                               lang),
-                       f"tiedolla_{theme.id}_raportti.pdf", "application/pdf", key=f"report_{theme.id}",
-                       on_click="ignore", icon=":material/picture_as_pdf:", help=t("theme.report_help"))
+    key = f"report_{theme.id}"
+    wanted = (theme.id, tuple(municipalities), benchmark, current_language(), loading.data_version())
+    if st.button(t("report.make"), icon=":material/picture_as_pdf:", key=f"{key}_make", help=t("theme.report_help")):
+        with st.spinner(t("report.generating")):
+            st.session_state[key] = (wanted, report.theme_report_pdf(theme.id, municipalities, benchmark))
+    made = st.session_state.get(key)
+    if made is not None and made[0] == wanted:  # a report of another selection is never offered as this one
+        st.download_button(t("theme.report_button"), made[1], f"tiedolla_{theme.id}_{t('report.file')}.pdf",
+                           "application/pdf", key=f"{key}_download", on_click="ignore", type="primary",
+                           icon=":material/download:")
