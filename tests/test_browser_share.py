@@ -215,7 +215,8 @@ def test_a_link_cannot_put_a_hyperlink_or_an_image_into_the_notice(app, page):
 def open_panels(page) -> list[str]:
     """The labels of the theme page's open panels (expanders): the summary's last line (before it, Streamlit's
     arrow icon), without the status text after " · "."""
-    summaries = page.get_by_test_id("stMain").locator("details[open] > summary")
+    # Top-level panels only: not the expanders inside a panel (the overview's text version, a map's table).
+    summaries = page.get_by_test_id("stMain").locator("details[open]:not(details details) > summary")
     return [text.strip().split("\n")[-1].split(" · ")[0].strip() for text in summaries.all_inner_texts()]
 
 
@@ -229,13 +230,14 @@ def test_a_theme_page_link_reopens_the_same_panels_and_tabs_in_a_fresh_browser(a
     main.get_by_role("heading", name="Jaa tämä näkymä").wait_for(timeout=LOAD_TIMEOUT_MS)
     # As a user would: close the first panel, open "Avoimet työpaikat", pick its comparison tab.
     main.locator("summary", has_text="Työttömyysaste ·").first.click()
-    page.wait_for_url(lambda url: "open=unemployment_rate_annual" in url, timeout=30_000)
+    page.wait_for_url(lambda url: "open=overview%2Cunemployment_rate_annual&" in url, timeout=30_000)
     main.locator("summary", has_text="Avoimet työpaikat 100 työtöntä kohden").click()
     main.get_by_role("heading", name="Avoimet työpaikat 100 työtöntä kohden").wait_for(timeout=LOAD_TIMEOUT_MS)
     main.get_by_role("tab", name="Vertailu").first.click()
     page.wait_for_url(lambda url: "vacancies_per_100_unemployed%3Acompare" in url, timeout=30_000)
     main.get_by_role("heading", name="Jaa tämä näkymä").wait_for(timeout=LOAD_TIMEOUT_MS)
-    expected_panels = ["Avoimet työpaikat 100 työtöntä kohden", "Työttömyysaste, vuosikeskiarvo"]
+    expected_panels = ["Yleiskuva: kaikki teeman mittarit", "Avoimet työpaikat 100 työtöntä kohden",
+                       "Työttömyysaste, vuosikeskiarvo"]
     assert open_panels(page) == expected_panels
     assert selected_tabs(page) == ["Vertailu", "Kehitys"]
     link = shared_link(page)

@@ -103,7 +103,7 @@ def source_line(rows: pd.DataFrame, note: loading.SourceNote | None = None) -> s
     text = t(
         "chart.source",
         source=source,
-        period=f"{period_label(note.first_period)} – {period_label(note.last_period)}",
+        period=period_span((note.first_period, note.last_period)),
         updated=updated_text(note),
         licence=", ".join(note.licences),
     )
