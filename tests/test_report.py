@@ -76,7 +76,7 @@ def test_the_trend_chart_is_drawn_on_its_page(employment_report, report_dir):
     page = page_images(employment_report, report_dir)[2]  # the first indicator: unemployment rate
     width, height = page.size
     chart_area = page.crop((int(width * 0.05), int(height * 0.2), int(width * 0.95), int(height * 0.6)))
-    blue = sum(1 for pixel in chart_area.getdata()
+    blue = sum(1 for pixel in chart_area.get_flattened_data()
                if all(abs(channel - target) < 40 for channel, target in zip(pixel, FIRST_LINE_BLUE)))
     assert blue > 50, "no line of the first municipality in the chart area"
 
@@ -91,3 +91,12 @@ def test_a_report_in_swedish_for_twelve_or_more_municipalities_says_what_it_left
     assert "Tiedolla-rapport" in text and "Jämförelseområde: Päijänne-Tavastland" in text
     assert f"utelämnade: {registry.name(thirteen[-1], 'sv')}" in text
     assert "Källa:" in text or "Källor:" in text
+
+
+def test_unknown_area_codes_are_named_on_the_cover_and_left_out(report_dir):
+    loading.ensure_warehouse()
+    path = report_dir / "unknown.pdf"
+    path.write_bytes(report.theme_report_pdf("employment", ["016", HOLLOLA], "MK99", "fi"))
+    cover = " ".join(pdf_text(path).split("\f")[0].split())
+    assert "Tuntemattomia aluekoodeja ei otettu mukaan: 016, MK99." in cover
+    assert "Kunnat: Hollola" in cover and "Vertailualue: Koko maa" in cover

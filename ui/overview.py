@@ -148,7 +148,8 @@ def catalogue_indicator(theme: Theme, indicator_id: str) -> Indicator:
 def swatch(status: str, text: str) -> str:
     background, colour = CELL_COLOURS[status]
     return (f'<span style="background-color:{background};color:{colour};padding:0.1rem 0.45rem;'
-            f'border:1px solid #767676;border-radius:0.2rem;margin-right:0.4rem;white-space:nowrap">{text}</span>')
+            f'border:1px solid #767676;border-radius:0.2rem;margin-right:0.4rem;white-space:nowrap;'
+            f'display:inline-block;line-height:1.5">{text}</span> ')  # the space lets a row of swatches wrap
 
 
 def legend_html(statuses: set[str]) -> str:

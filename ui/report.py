@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 
 from indicators.catalogue import Indicator
+from indicators.regions import COUNTRY
 from ui import charts, exports, loading, narrative, overview, views
 from ui.format import date_label, number, period_label
 from ui.i18n import current_language, pick, set_language, t
@@ -67,14 +68,20 @@ def theme_report_pdf(theme_id: str, municipalities: list[str], benchmark: str, l
 
 def theme_report_html(theme_id: str, municipalities: list[str], benchmark: str) -> str:
     theme = loading.catalogue().theme(theme_id)
-    chosen = list(dict.fromkeys(municipalities))
+    registry = loading.regions()
+    known = set(registry.codes("municipality"))
+    unknown = [code for code in dict.fromkeys(municipalities) if code not in known]
+    chosen = [code for code in dict.fromkeys(municipalities) if code in known]
+    if benchmark not in set(registry.areas.index):  # an unknown benchmark: the whole country, and the cover says so
+        unknown.append(benchmark)
+        benchmark = COUNTRY
     left_out = chosen[MAX_MUNICIPALITIES:]
     chosen = chosen[:MAX_MUNICIPALITIES]
     names = views.names_for(views.area_list(chosen, benchmark))
     theme_name = pick(theme.name.as_dict())
     parts = [f"<!DOCTYPE html><html lang='{current_language()}'><head><meta charset='utf-8'>",
              f"<title>{escape(t('report.title', theme=theme_name))}</title><style>{STYLESHEET}</style></head><body>",
-             cover(theme_name, chosen, benchmark, names, left_out)]
+             cover(theme_name, chosen, benchmark, names, left_out, unknown)]
     frame = loading.theme_overview(theme, chosen, benchmark)
     parts.append(overview_section(frame, theme.indicators, chosen, benchmark))
     for indicator in theme.indicators:
@@ -84,7 +91,7 @@ def theme_report_html(theme_id: str, municipalities: list[str], benchmark: str) 
 
 
 def cover(theme_name: str, municipalities: list[str], benchmark: str, names: dict[str, str],
-          left_out: list[str]) -> str:
+          left_out: list[str], unknown: list[str]) -> str:
     version = loading.data_version()
     vintage = loading.vintage(version) if version else None
     today = datetime.now(HELSINKI).date().isoformat()
@@ -98,6 +105,8 @@ def cover(theme_name: str, municipalities: list[str], benchmark: str, names: dic
     if left_out:
         dropped = ", ".join(views.names_for(left_out).values())
         text += f"<p class='left-out'>{escape(t('report.too_many', count=MAX_MUNICIPALITIES, names=dropped))}</p>"
+    if unknown:
+        text += f"<p class='left-out'>{escape(t('report.unknown', codes=', '.join(unknown)))}</p>"
     return (f"<section class='cover'><h1>{escape(t('report.title', theme=theme_name))}</h1>{text}"
             f"<p class='muted'>{escape(t('report.about'))}</p></section>")
 
