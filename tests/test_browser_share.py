@@ -181,6 +181,8 @@ def test_the_browser_writes_sidebar_choices_into_the_link_as_labels(app, page):
     assert query["municipalities"] == ["Hollola", "Lahti (Lahtis)"]
     assert query["lang"] == ["svenska"]
     assert query["indicator"] == ["unemployment_rate"]
+    # The link block is the page's last element: it can still show the previous run a moment after the heading.
+    expect(page.get_by_test_id("stCode").last).to_contain_text("lang=svenska", timeout=30_000)
     assert query_of(shared_link(page)) == {**query, "benchmark": ["Päijät-Häme (Päijänne-Tavastland)"],
                                            "asof": query_of(shared_link(page))["asof"]}
 
