@@ -331,7 +331,7 @@ def export_meta(indicator: Indicator, rows: pd.DataFrame, title: str, period: st
     """What an exported file says about itself, in the reader's language: title, definition, the areas of `rows`
     (benchmarks marked), period, unit (the indicator's unless `unit` is given, e.g. an index), decimals, source line,
     licence and the data vintage shown. `benchmarks` are region codes; their rows are marked in the tables."""
-    from ui import exports, state
+    from ui import exports
 
     codes = list(dict.fromkeys(rows["region"].astype(str))) if "region" in rows else []
     names = names_for(codes)
