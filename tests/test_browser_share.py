@@ -267,7 +267,11 @@ def test_the_browsers_own_print_shows_the_page_without_the_sidebar(app, page, tm
     import subprocess
 
     page.goto(f"{app}/employment?municipalities=Hollola", timeout=60_000)
-    page.get_by_test_id("stMain").get_by_role("heading", name="Jaa tämä näkymä").wait_for(timeout=LOAD_TIMEOUT_MS)
+    main = page.get_by_test_id("stMain")
+    main.get_by_role("heading", name="Jaa tämä näkymä").wait_for(timeout=LOAD_TIMEOUT_MS)
+    # Print once the run has settled: the overview drawn and the key figure naming Hollola in place.
+    main.get_by_role("heading", name="Teeman yleiskuva").wait_for(timeout=LOAD_TIMEOUT_MS)
+    main.get_by_test_id("stMetric").filter(has_text="Hollola").first.wait_for(timeout=LOAD_TIMEOUT_MS)
     printed = tmp_path / "employment_print.pdf"
     printed.write_bytes(page.pdf(format="A4"))
     text = " ".join(subprocess.run(["pdftotext", str(printed), "-"], check=True, capture_output=True,
