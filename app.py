@@ -15,15 +15,17 @@ from pages import theme as theme_page
 from sources.settings import ConfigError
 from sources.warehouse import SchemaOutdated, WarehouseError, WarehouseUnavailable, describe_location
 from ui import loading
+from ui.document import STYLESHEET, document_script
 from ui.format import date_label, period_label
-from ui.i18n import LANGUAGES, pick, set_language, t
+from ui.i18n import LANGUAGES, current_language, pick, set_language, t
 from ui.state import LANGUAGE_LABELS, benchmark_options, escape_markdown, option_labels
 from ui.views import PRINT_STYLESHEET
 
 RECONNECT_CHECK_S = 5  # how often a page that lost the warehouse asks whether it is back
+APP_NAME = "Tiedolla"
 
-st.set_page_config(page_title="Tiedolla", page_icon="📊", layout="wide")
-st.html(PRINT_STYLESHEET)  # a style block only: it takes no room on the page
+st.set_page_config(page_title=APP_NAME, page_icon="📊", layout="wide")
+st.html(PRINT_STYLESHEET + STYLESHEET)  # style blocks only: they take no room on the page
 
 
 def invalid_url_values(key: str, valid: set[str]) -> list[str]:
@@ -59,6 +61,16 @@ def sidebar(default_language: str, default_municipalities: list[str], default_be
         format_func=area_labels.get, key="benchmark", bind="query-params", help=t("sidebar.benchmark_help"),
     )
     return notices
+
+
+def navigation_links(box, sections: dict[str, list]) -> None:
+    """The pages as links under their section names. Streamlit's own sidebar navigation nests its sections in a way
+    screen readers misread (axe: "list", "listitem"), so the app draws it with page links."""
+    with box:
+        for title, pages in sections.items():
+            st.markdown(f"**{escape_markdown(title)}**")
+            for page in pages:
+                st.page_link(page)
 
 
 def pin_from_link() -> list[str]:
@@ -122,6 +134,7 @@ def main() -> None:
         set_language("fi")
         st.error(t("error.config", message=str(exc)))
         st.stop()
+    navigation_box = st.sidebar.container()  # first in the sidebar, filled once the pages are known
     notices = sidebar(settings.default_language, settings.default_municipalities, settings.default_region)
     if notices:
         shown = ", ".join(escape_markdown(value) for value in sorted(set(notices)))
@@ -151,8 +164,13 @@ def main() -> None:
     ]
     compare = st.Page("pages/compare.py", title=t("nav.compare"), icon=":material/compare_arrows:", url_path="compare")
     about = st.Page("pages/about.py", title=t("nav.about"), icon=":material/info:", url_path="about")
-    page = st.navigation({t("nav.section_main"): [home], t("nav.section_themes"): themes,
-                          t("nav.section_tools"): [compare, about]})
+    sections = {t("nav.section_main"): [home], t("nav.section_themes"): themes,
+                t("nav.section_tools"): [compare, about]}
+    page = st.navigation(sections, position="hidden")
+    navigation_links(navigation_box, sections)
+    # The browser tab names the page and the document its language (screen readers pronounce by it).
+    st.set_page_config(page_title=f"{page.title} – {APP_NAME}")
+    st.html(document_script(current_language()), unsafe_allow_javascript=True)
     # The home page links to the theme pages (st.page_link needs the page objects of this run).
     st.session_state["_theme_pages"] = dict(zip((theme.id for theme in catalogue.themes), themes))
     try:  # the database can go away between any two reads of a run

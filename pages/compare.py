@@ -123,7 +123,9 @@ comparison_chart = charts.comparison_chart(
 )
 chart_tab, table_tab = st.tabs([t("tab.compare"), t("tab.table")])
 with chart_tab:
-    views.show_chart(comparison_chart)
+    views.show_chart(comparison_chart, views.chart_alt("bars", name, period_label(period),
+                                                       list(zip(chart_rows["name"], chart_rows["value"])),
+                                                       indicator.decimals, unit))
 with table_tab:
     shown = comparison.assign(
         status=comparison["status"].map(views.status_labels()),
@@ -175,7 +177,9 @@ trend_chart = charts.trend_chart(trend, unit="" if as_index else unit,
                                  benchmarks=[names[view.benchmark], names[COUNTRY]], index_mode=as_index)
 trend_chart_tab, trend_table_tab = st.tabs([t("tab.trend"), t("tab.table")])
 with trend_chart_tab:
-    views.show_chart(trend_chart)
+    views.show_chart(trend_chart, views.chart_alt(
+        "trend", trend_chart_title, views.period_span((start, str(trend["period"].max()))) if len(trend)
+        else period_label(start), views.latest_values(trend, order), indicator.decimals, "" if as_index else unit))
 with trend_table_tab:
     st.dataframe(views.wide_table(trend, order, indicator.decimals), width="stretch", height=260)
 views.export_buttons(trend_chart, trend[["name", "region", "period", "value"]],
@@ -198,7 +202,7 @@ st.header(t("compare.map_title", period=period_label(period)), divider="gray")
 map_chart, map_values, shapes = views.municipality_map(indicator, table, period, municipalities, name)
 map_tab, map_table_tab = st.tabs([t("compare.map_tab"), t("tab.table")])
 with map_tab:
-    views.show_chart(map_chart)
+    views.show_chart(map_chart, views.map_alt(indicator, map_values, period, municipalities, name))
 with map_table_tab:
     map_table = map_values.sort_values("value", ascending=False)[["name", "value"]]
     map_table.columns = [t("compare.col.area"), name]

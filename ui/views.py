@@ -12,7 +12,7 @@ from indicators.catalogue import Indicator, Theme
 from indicators.freshness import frequency_of, is_stale, latest_period as latest_period_of
 from indicators.regions import AGGREGATE_MIN_COVERAGE, COUNTRY
 from ui import charts, loading, state
-from ui.format import date_label, number, period_label, with_unit
+from ui.format import date_label, is_missing, number, period_label, with_unit
 from ui.i18n import current_language, pick, t
 
 # The browser's own Print shows the page, not the app around it: no sidebar, header, toolbar or buttons, the main
@@ -213,8 +213,10 @@ def indicator_panel(indicator: Indicator, municipalities: list[str], benchmark: 
     state.remember_tab(indicator.id, next((tab for tab, panel in zip(labels, tabs) if panel.open), "trend"))
     if trend_tab.open:
         with trend_tab:
+            span = period_span((str(rows["period"].min()), str(rows["period"].max())))
             show_chart(charts.trend_chart(rows, unit=unit, value_title=name, monthly=indicator.frequency == "monthly",
-                                          decimals=indicator.decimals, order=order, benchmarks=benchmarks))
+                                          decimals=indicator.decimals, order=order, benchmarks=benchmarks),
+                       chart_alt("trend", name, span, latest_values(rows, order), indicator.decimals, unit))
     if compare_tab.open:
         with compare_tab:
             period = latest_period(rows, municipalities)
@@ -223,7 +225,9 @@ def indicator_panel(indicator: Indicator, municipalities: list[str], benchmark: 
             latest = latest.assign(status=["benchmark" if n in benchmarks else "not_compared" for n in latest["name"]])
             st.markdown(f"**{name}, {period_label(period)}**")
             show_chart(charts.comparison_chart(latest, unit=unit, value_title=name, decimals=indicator.decimals,
-                                               status_labels=status_labels()))
+                                               status_labels=status_labels()),
+                       chart_alt("bars", name, period_label(period), list(zip(latest["name"], latest["value"])),
+                                 indicator.decimals, unit))
     if map_tab.open:
         with map_tab:
             municipal = table[table["region"].str.startswith("KU")]
@@ -267,11 +271,19 @@ def municipality_map(indicator: Indicator, table: pd.DataFrame, period: str, mun
     return chart, values, shapes
 
 
+def map_alt(indicator: Indicator, values: pd.DataFrame, period: str, municipalities: list[str],
+            value_title: str) -> str:
+    """A map's accessible name: what and when, the chosen municipalities' values; every value is in its table."""
+    chosen = values.set_index("region").reindex([code for code in municipalities if code in set(values["region"])])
+    return chart_alt("map", value_title, period_label(period), list(zip(chosen["name"], chosen["value"])),
+                     indicator.decimals, unit_text(indicator))
+
+
 def map_section(indicator: Indicator, table: pd.DataFrame, period: str, municipalities: list[str],
                 value_title: str) -> None:
     """The map of a panel: the chart, the values as a table one step away, and where shapes and values come from."""
     chart, values, shapes = municipality_map(indicator, table, period, municipalities, value_title)
-    show_chart(chart)
+    show_chart(chart, map_alt(indicator, values, period, municipalities, value_title))
     with st.expander(t("map.table"), icon=":material/table:"):
         shown = values.sort_values("value", ascending=False)
         st.dataframe(pd.DataFrame({t("compare.col.area"): shown["name"],
@@ -297,9 +309,41 @@ def revisions_since_pin(indicator: Indicator, areas: list[str], names: dict[str,
         }), hide_index=True, width="stretch")
 
 
-def show_chart(chart) -> None:
-    """Draw an Altair chart through charts.to_vega_lite (fast serialisation; builders are validated in tests)."""
-    st.vega_lite_chart(charts.with_locale(charts.to_vega_lite(chart), current_language()), width="stretch")
+def show_chart(chart, alt: str) -> None:
+    """Draw an Altair chart through charts.to_vega_lite (fast serialisation; builders are validated in tests).
+
+    `alt` is the chart's accessible name (`chart_alt`). Vega's own descriptions of every mark and axis are English
+    ("date: 2006; name: Hollola") and list raw field names, so they are left out: a screen reader hears the chart's
+    name and its values in words, and the table tab beside it has every figure."""
+    spec = charts.with_locale(charts.to_vega_lite(chart), current_language())
+    config = spec.setdefault("config", {})
+    config["aria"] = False
+    config["mark"] = {**config.get("mark", {}), "aria": False}
+    spec["description"] = alt
+    st.vega_lite_chart(spec, width="stretch", alt=alt)
+
+
+# A chart's accessible name lists its values up to this many; the table beside it has them all.
+ALT_VALUES_NAMED = 12
+
+
+def chart_alt(kind: str, title: str, period: str, values: list[tuple[str, float | None]], decimals: int,
+              unit: str) -> str:
+    """The accessible name of a chart: its kind ("trend", "bars", "map"), what and when it shows, the values in
+    words, and where the table is."""
+    named = [f"{name} {with_unit(value, decimals, unit)}" for name, value in values if not is_missing(value)]
+    text = t(f"chart.alt.{kind}", title=title, period=period)
+    if named:
+        text += " " + t(f"chart.alt.values_{kind}", values="; ".join(named[:ALT_VALUES_NAMED]))
+    if len(named) > ALT_VALUES_NAMED:
+        text += " " + t("chart.alt.more", count=len(named) - ALT_VALUES_NAMED)
+    return f"{text} {t('chart.alt.table')}"
+
+
+def latest_values(rows: pd.DataFrame, order: list[str]) -> list[tuple[str, float | None]]:
+    """(name, latest value) for each line of a trend chart, in the chart's order."""
+    latest = rows.dropna(subset=["value"]).sort_values("period").groupby("name")["value"].last()
+    return [(name, latest.get(name)) for name in order]
 
 
 def export_buttons(chart, frame: pd.DataFrame, meta, stem: str) -> None:
