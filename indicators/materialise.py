@@ -145,8 +145,12 @@ def table_name(indicator_id: str) -> str:
 
 
 def compute_indicator(store: Warehouse, indicator: Indicator, version: int,
-                      registry: RegionRegistry | None = None) -> pd.DataFrame:
-    """The indicator for every area the catalogue names for it, all periods, from the series as of `version`."""
+                      registry: RegionRegistry | None = None, available: set[str] | None = None) -> pd.DataFrame:
+    """The indicator for every area the catalogue names for it, all periods, from the series as of `version`.
+    `available`: the ids of the series stored as of `version`, when known; an indicator none of whose series is
+    among them is empty without asking the engine (which would say the same, slowly)."""
+    if available is not None and available.isdisjoint(indicator.formula.series_ids()):
+        return empty_result()
     registry = registry or get_registry()
     # Always as of the version: a refresh committed meanwhile must not slip newer rows under an older version.
     engine = Engine(lambda ids: store.read(ids, as_of=version), registry)
@@ -336,10 +340,11 @@ def materialise(store: Warehouse, version: int | None = None, catalogue: Catalog
     from sources.warehouse import WarehouseError
 
     tables = {}
+    available = set(store.series_ids(as_of=version))
     for indicator_id, indicator in catalogue.indicators.items():
         indicator_key = indicator_digest(indicator, registry)
         try:
-            table = compute_indicator(store, indicator, version, registry)
+            table = compute_indicator(store, indicator, version, registry, available)
         except WarehouseError:
             raise
         except Exception:  # noqa: BLE001 - one broken definition must not keep the others from being kept

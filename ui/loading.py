@@ -190,7 +190,9 @@ def recent_vintages(limit: int = 200) -> list[Vintage]:
 def _read_only(frame: pd.DataFrame) -> pd.DataFrame:
     """Make a shared frame's numpy arrays read-only, so that writing into it fails loudly (`ValueError: assignment
     destination is read-only`) instead of changing it for every session. Its Arrow-backed string columns are
-    immutable anyway, and pandas' copy-on-write gives every frame derived from it (a filter, `assign`) its own data."""
+    immutable anyway, and pandas' copy-on-write gives every frame derived from it (a filter, `assign`) its own data.
+    Copied first: while another object still shares a block, copy-on-write would quietly copy it instead of failing."""
+    frame = frame.copy(deep=True)
     for block in frame._mgr.blocks:  # pandas has no public way to freeze a frame
         values = block.values
         for array in (values, getattr(values, "_codes", None), getattr(values, "_ndarray", None)):
