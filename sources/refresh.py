@@ -18,6 +18,8 @@ success (sources/schedule.py). Series not due are "current": nothing is fetched 
 Only one refresh runs at a time for one warehouse: it holds the warehouse's refresh lock (a lock file locally, an
 advisory lock in PostgreSQL) and waits up to `refresh_lock_timeout_s` for another one to finish (then WarehouseBusy).
 Each series that changes becomes a new vintage; one that comes back unchanged is "unchanged" and stores nothing.
+After the lock is released, the indicators of the latest data version are computed and kept in the warehouse
+(indicators.materialise), unless they are there already, so that app servers only read them.
 
 Adapters report progress with increments: `progress(requests=1, cells=n, message=...)` per request.
 """
@@ -102,6 +104,7 @@ class RefreshReport:
     checked: int = 0  # series asked about with a publication check
     due: int = 0  # series found due (all of them outside due mode)
     stopped: bool = False  # stopped early on request (SIGTERM to the worker); the rest waits for the next run
+    materialised: int | None = None  # the data version whose indicators this refresh computed and kept
 
     @property
     def fetched(self) -> int:
@@ -241,11 +244,28 @@ def refresh(
                     _remember_markers(warehouse, report, adapter.name, markers)
                 report.finished_at = now_iso()
                 warehouse.record_run(RUN_RECORD, report.record(trigger))
+            # Outside the lock: the next refresh need not wait for the computing, which reads as of one version.
+            # A worker asked to stop leaves it to the pages (or its next run).
+            if not report.stopped and not (stop is not None and stop.is_set()):
+                _materialise(warehouse, tracker)
         tracker.emit("Refresh finished")
         return report
     finally:
         if own_session:
             session.close()
+
+
+def _materialise(warehouse: Warehouse, tracker: _Tracker) -> None:
+    """Compute and keep the indicators of the latest data version (indicators.materialise), so that app servers
+    read them instead of each computing them; nothing to do when they are kept already (a refresh that changed
+    nothing). Never fails the refresh: the series are stored, and pages compute what is missing."""
+    from indicators.materialise import materialise_quietly  # indicators never import this module: no cycle
+
+    version = warehouse.latest_vintage_id()
+    tracker.emit(f"Computing the indicators of data version {version}")
+    done = materialise_quietly(warehouse, version)
+    if done is not None and not done.present:
+        tracker.report.materialised = version
 
 
 def documents_label(source: str) -> str:

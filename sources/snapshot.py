@@ -62,7 +62,7 @@ class SnapshotAdapter:
         return results
 
 
-def seed_warehouse(settings: Settings, warehouse: Warehouse | None = None) -> list[str]:
+def seed_warehouse(settings: Settings, warehouse: Warehouse | None = None, materialise: bool = True) -> list[str]:
     """Copy every snapshot series the warehouse lacks, or holds only in an older bundled version; returns the ids.
 
     On first start this fills an empty warehouse (local or PostgreSQL alike). After an upgrade it adds new snapshot
@@ -70,12 +70,15 @@ def seed_warehouse(settings: Settings, warehouse: Warehouse | None = None) -> li
     provenance differs from the bundle's): the update is a new vintage, so a pinned link still shows the old values.
     A series a refresh has written (its latest provenance is not the snapshot's) is never touched, so data fetched
     from a source is never replaced by bundled data.
+
+    When it copied anything, it then computes and keeps the indicators of the new data version
+    (indicators.materialise, unless `materialise` is false), as a refresh does.
     """
     from sources.registry import build_adapter  # the registry names this module, so import it only when used
 
     if warehouse is None:
         with open_warehouse(settings.warehouse_location) as opened:
-            return seed_warehouse(settings, opened)
+            return seed_warehouse(settings, opened, materialise)
     present = set(warehouse.series_ids())
     adapter = build_adapter("snapshot", settings)
     wanted = [info.id for info in adapter.describe() if info.id not in present
@@ -86,6 +89,10 @@ def seed_warehouse(settings: Settings, warehouse: Warehouse | None = None) -> li
         warehouse.sync_areas(area_rows())
     for series in adapter.fetch(wanted):
         warehouse.write(series, merge=False)
+    if materialise:
+        from indicators.materialise import materialise_quietly  # indicators never import sources: no cycle
+
+        materialise_quietly(warehouse)
     return wanted
 
 

@@ -16,11 +16,16 @@ covers, but which the new data leaves out or gives as missing. Periods outside t
 for 2010 onwards has not withdrawn 1990), and so are regions a fetch says it did not cover (`covered_regions`:
 a municipality whose file was missing has not withdrawn its emissions). A write with `merge=False` replaces the
 whole series.
+
+Derived tables (`read_derived`, `write_derived`, `prune_derived`) keep what is computed from the series of one data
+version, such as every indicator's table, keyed by (version, name, digest). They are a cache: the warehouse never
+depends on them, and a reader that finds none computes from the series.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -37,6 +42,8 @@ KEYS = ["region", "period"]
 RUN_PREFIX = "run:"  # status keys of refresh runs and the worker (`record_run`), kept out of `status()`
 HISTORY_COLUMNS = ["region", "period", "value", "valid_from", "valid_to"]
 DEFAULT_LOCK_TIMEOUT_S = 60.0
+DERIVED_NAME = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")  # a derived table's name, e.g. `indicator.population`
+DERIVED_DIGEST = re.compile(r"^[0-9a-f]{8,64}$")
 
 
 # --- errors -------------------------------------------------------------------------------------------------------
@@ -225,6 +232,22 @@ class Warehouse(ABC):
         """Names of stored documents."""
         return []
 
+    # derived tables: a cache of what is computed from one data version (indicators.materialise), never the data
+    def read_derived(self, version: int, name: str, digest: str) -> bytes | None:
+        """The payload kept for (`version`, `name`, `digest`), or None. `digest` says what the payload was computed
+        with (e.g. the catalogue's definition), so two releases against one warehouse each find their own. A
+        backend without a cache keeps nothing: its readers compute every time."""
+        return None
+
+    def write_derived(self, version: int, name: str, digest: str, payload: bytes) -> None:
+        """Keep a payload atomically under (`version`, `name`, `digest`), replacing one of the same key. Raises
+        WarehouseReadOnly when writing is not allowed; never touches series, vintages or status."""
+
+    def prune_derived(self, keep_versions: int) -> int:
+        """Drop the payloads of all but the newest `keep_versions` data versions that have any; returns how many
+        versions were dropped. Readers of a dropped version compute it again."""
+        return 0
+
     def sync_areas(self, rows: list[tuple[str, str, str, str, str]]) -> None:
         """Store area names `(code, level, name_fi, name_sv, name_en)` for readers outside the app (the SQL view of
         the PostgreSQL backend); the local store needs none, the app has the region registry."""
@@ -345,6 +368,16 @@ def plan_revision(current: pd.DataFrame, incoming: pd.DataFrame, merge: bool = T
         columns={"value_old": "value"})
     after = pd.concat([keep, insert], ignore_index=True).sort_values(KEYS, kind="stable").reset_index(drop=True)
     return Revision(insert.reset_index(drop=True), retire.reset_index(drop=True), after, new, changed, withdrawn)
+
+
+def check_derived_key(version: int, name: str, digest: str) -> None:
+    """Refuse a derived table's key that could not be a file name or that a caller mistyped."""
+    if not isinstance(version, int) or version < 0:
+        raise ValueError(f"a derived table's version must be a vintage id, not {version!r}")
+    if not DERIVED_NAME.match(name):
+        raise ValueError(f"'{name}' is not a derived table's name (like 'indicator.population')")
+    if not DERIVED_DIGEST.match(digest):
+        raise ValueError(f"'{digest}' is not a hexadecimal digest")
 
 
 def document_hash(payload: bytes) -> str:

@@ -8,6 +8,10 @@ Layout of the folder:
     vintages.json                index of all vintages, derived from the series files and repaired from them
     status.json                  per series: last successful fetch, last attempt, last error
     documents/<name>             documents (boundaries) with `<name>.meta.json`
+    derived/<version>/<name>.<digest>
+                                 derived tables (indicators.materialise): a cache computed from the series of one
+                                 data version, written atomically, pruned to the newest versions; deleting the
+                                 folder loses nothing but the time to compute it again
     .write.lock, .refresh.lock   lock files (flock): short per write, long per refresh
 
 Rules that keep good data safe:
@@ -21,9 +25,11 @@ Rules that keep good data safe:
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
+import shutil
 import socket
 import tempfile
 import threading
@@ -50,9 +56,11 @@ from sources.warehouse import (
     Vintage,
     Warehouse,
     WarehouseBusy,
+    WarehouseError,
     WarehouseReadOnly,
     WarehouseUnavailable,
     WriteResult,
+    check_derived_key,
     check_series_frame,
     content_hash,
     document_hash,
@@ -73,6 +81,8 @@ SCHEMA = pa.schema(
     ]
 )
 TEMPORARY_SUFFIX = ".tmp"
+LEFTOVER_AGE_S = 3600  # a derived table's temporary file this old belongs to a killed writer
+_NOT_WRITABLE = (errno.EACCES, errno.EPERM, errno.EROFS)
 _thread_lock = threading.RLock()  # flock excludes other processes; this orders the threads of this one
 
 
@@ -120,6 +130,7 @@ class LocalWarehouse(Warehouse):
         self.location = str(self.root)
         self.series_dir = self.root / "series"
         self.documents_dir = self.root / "documents"
+        self.derived_dir = self.root / "derived"
         self.status_path = self.root / "status.json"
         self.index_path = self.root / "vintages.json"
         self._index_memo: tuple[Any, dict[str, Any]] | None = None
@@ -448,6 +459,49 @@ class LocalWarehouse(Warehouse):
             entry["last_attempt"] = now_iso()
             payload = json.dumps(status, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
             atomic_write_bytes(self.status_path, lambda path: Path(path).write_bytes(payload))
+
+    # --- derived tables -------------------------------------------------------------------------------------------
+
+    def _derived_path(self, version: int, name: str, digest: str) -> Path:
+        check_derived_key(version, name, digest)
+        return self.derived_dir / str(version) / f"{name}.{digest}"
+
+    def read_derived(self, version: int, name: str, digest: str) -> bytes | None:
+        path = self._derived_path(version, name, digest)
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise WarehouseUnavailable(f"Cannot read {path}: {exc}") from exc
+
+    def write_derived(self, version: int, name: str, digest: str, payload: bytes) -> None:
+        # No write lock: a derived file is written whole and renamed into place, and two writers of one key write
+        # the same bytes, so the last rename wins harmlessly.
+        path = self._derived_path(version, name, digest)
+        try:
+            atomic_write_bytes(path, lambda temporary: Path(temporary).write_bytes(payload))
+        except OSError as exc:
+            if exc.errno in _NOT_WRITABLE:
+                raise WarehouseReadOnly(f"The warehouse folder {self.root} is not writable: {exc}") from exc
+            raise WarehouseError(f"Cannot write {path}: {exc}") from exc
+
+    def prune_derived(self, keep_versions: int) -> int:
+        if not self.derived_dir.exists():
+            return 0
+        versions = sorted((int(folder.name) for folder in self.derived_dir.iterdir()
+                           if folder.is_dir() and folder.name.isdigit()), reverse=True)
+        for version in versions[keep_versions:]:
+            shutil.rmtree(self.derived_dir / str(version), ignore_errors=True)
+        now = time.time()
+        for version in versions[:keep_versions]:
+            for leftover in (self.derived_dir / str(version)).glob(f".*{TEMPORARY_SUFFIX}"):
+                try:
+                    if now - leftover.stat().st_mtime > LEFTOVER_AGE_S:
+                        leftover.unlink()
+                except FileNotFoundError:
+                    pass
+        return max(0, len(versions) - keep_versions)
 
     # --- refresh lock -------------------------------------------------------------------------------------------
 

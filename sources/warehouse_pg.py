@@ -16,6 +16,8 @@ Tables:
     status        per series or document: last success, last attempt, last error (JSON)
     documents     name, payload, content hash, provenance, written_at
     areas         code, level, name_fi, name_sv, name_en (the region registry, see `sync_areas`)
+    derived       version, name, digest, payload: derived tables, a cache computed from one data version
+                  (indicators.materialise), pruned to the newest versions
 
 Rules that keep good data safe:
 - a write is one transaction: a reader sees the series before it or after it, never half of it, and a writer killed
@@ -89,6 +91,7 @@ from sources.warehouse import (
     WarehouseReadOnly,
     WarehouseUnavailable,
     WriteResult,
+    check_derived_key,
     check_series_frame,
     content_hash,
     describe_location,
@@ -702,6 +705,31 @@ class PostgresWarehouse(Warehouse):
         with self._transaction(writing=True) as connection:
             self._update_status(connection, series_id, {"last_success": now_iso(), "last_error": None,
                                                         "source_updated": data_updated, "source": source})
+
+    # --- derived tables -----------------------------------------------------------------------------------------------
+
+    def read_derived(self, version: int, name: str, digest: str) -> bytes | None:
+        check_derived_key(version, name, digest)
+        with self._transaction() as connection:
+            row = connection.execute("SELECT payload FROM derived WHERE version = %s AND name = %s AND digest = %s",
+                                     (version, name, digest)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def write_derived(self, version: int, name: str, digest: str, payload: bytes) -> None:
+        check_derived_key(version, name, digest)
+        with self._transaction(writing=True) as connection:
+            connection.execute(
+                """INSERT INTO derived (version, name, digest, payload) VALUES (%s, %s, %s, %s)
+                   ON CONFLICT (version, name, digest) DO UPDATE SET payload = EXCLUDED.payload,
+                       written_at = now()""", (version, name, digest, payload))
+
+    def prune_derived(self, keep_versions: int) -> int:
+        with self._transaction(writing=True) as connection:
+            return connection.execute(
+                """WITH kept AS (SELECT DISTINCT version FROM derived ORDER BY version DESC LIMIT %s),
+                        dropped AS (DELETE FROM derived WHERE version NOT IN (SELECT version FROM kept)
+                                    RETURNING version)
+                   SELECT count(DISTINCT version) FROM dropped""", (keep_versions,)).fetchone()[0]
 
     def sync_areas(self, rows: list[tuple[str, str, str | None, str | None, str | None]]) -> None:
         """Insert or update areas `(code, level, name_fi, name_sv, name_en)`, e.g. from the region registry, so that

@@ -2,7 +2,9 @@
 
 Each run is `refresh(due=True)` under the warehouse's refresh lock, so the worker, the command line and the app's
 button on any replica never refresh one warehouse at the same time. The worker runs once at start, then at each
-scheduled moment. It logs one line per run and one per failed series.
+scheduled moment. It logs one line per run and one per failed series. After a run that stored a new data version,
+the refresh computes that version's indicators and keeps them in the warehouse (indicators.materialise), so the app
+servers only read them; the worker says so in one more line.
 
 - A source that fails is recorded in the warehouse status (the app shows its series as stale) and is tried again
   at the next scheduled run, not sooner.
@@ -62,6 +64,8 @@ class Worker:
                  + ("; stopped on request" if report.stopped else ""))
         for outcome in failed:
             self.log(f"FAILED {outcome.series}: {outcome.reason}")
+        if report.materialised is not None:
+            self.log(f"indicators of data version {report.materialised} computed and kept for the app servers")
         return report
 
     def next_moment(self, report: RefreshReport | None, now: datetime) -> datetime:

@@ -506,7 +506,7 @@ def test_migrate_fills_a_new_postgres_warehouse_and_copy_warehouse_moves_it_back
     url = postgres_server.create_database(f"cli_{uuid.uuid4().hex[:10]}", migrated=False)
     first = run_sources("migrate", env={"TIEDOLLA_WAREHOUSE_URL": url})
     assert first.returncode == 0, first.stderr
-    assert "Applied 2 migrations" in first.stdout and "Filled 40 series from the bundled snapshot" in first.stdout
+    assert "Applied 3 migrations" in first.stdout and "Filled 40 series from the bundled snapshot" in first.stdout
     again = run_sources("migrate", env={"TIEDOLLA_WAREHOUSE_URL": url})
     assert again.returncode == 0 and "is up to date" in again.stdout and "Filled" not in again.stdout
 

@@ -5,6 +5,10 @@ the vintage a view shows: the warehouse's latest vintage id, or the vintage a pi
 creates a vintage, so the next read is fresh; a pinned view keeps its own cached tables, computed from the data as of
 its vintage. Changing a selection on a page only filters cached frames: it never reloads the warehouse or
 recomputes indicators. Failures are not cached (Streamlit does not cache a raised exception).
+
+The indicators' tables and their coverage are computed once per data version for all processes: a refresh or the
+seeding keeps them in the warehouse (indicators.materialise), and a process reads them there (or computes and keeps
+what is missing, e.g. for a pinned older version). In the process they are shared resources, not copies: read-only.
 """
 
 from __future__ import annotations
@@ -12,16 +16,19 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
+from indicators import materialise
 from indicators.catalogue import Catalogue, Indicator, Theme, get_catalogue
-from indicators.formulas import Engine
 from indicators.peers import PEER_FIGURES, Peers, latest_values, similar_municipalities
 from indicators.regions import COUNTRY, RegionRegistry, get_registry  # noqa: F401 - COUNTRY: pages name it here
 from sources.settings import Settings, get_settings
@@ -180,20 +187,41 @@ def recent_vintages(limit: int = 200) -> list[Vintage]:
     return _recent_vintages(settings().warehouse_location, latest_version(), limit)
 
 
-@st.cache_data(ttl=CACHE_TTL_S, max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
+def _read_only(frame: pd.DataFrame) -> pd.DataFrame:
+    """Make a shared frame's numpy arrays read-only, so that writing into it fails loudly (`ValueError: assignment
+    destination is read-only`) instead of changing it for every session. Its Arrow-backed string columns are
+    immutable anyway, and pandas' copy-on-write gives every frame derived from it (a filter, `assign`) its own data.
+    Copied first: while another object still shares a block, copy-on-write would quietly copy it instead of failing."""
+    frame = frame.copy(deep=True)
+    for block in frame._mgr.blocks:  # pandas has no public way to freeze a frame
+        values = block.values
+        for array in (values, getattr(values, "_codes", None), getattr(values, "_ndarray", None)):
+            if isinstance(array, np.ndarray):
+                array.flags.writeable = False
+    return frame
+
+
+# Shared, not copied: st.cache_resource hands every caller the one frame, where st.cache_data would unpickle a fresh
+# copy on each call (many per page run). Safe because no caller changes it: pages and views only filter it (which
+# copies), the indicators' functions take it as input, and the frame is made read-only so a mistake fails loudly
+# (tests/test_materialise.py checks that page runs leave it as it was).
+@st.cache_resource(ttl=CACHE_TTL_S, max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
+def _materialised_table(indicator_id: str, location: str, version: int, digest: str) -> pd.DataFrame:
+    # Read from the warehouse when a refresh, the seeding or another process has kept it for this version and
+    # digest; else computed as of the version (a refresh committed meanwhile must not slip newer rows under an older
+    # key) and kept for the next process.
+    indicator = catalogue().indicators[indicator_id]
+    return _read_only(materialise.indicator_table(warehouse(), indicator, version, regions()))
+
+
 def _indicator_table(indicator_id: str, location: str, version: int) -> pd.DataFrame:
     indicator = catalogue().indicators[indicator_id]
-    store = warehouse()
-    # Always as of the key's vintage: a refresh committed meanwhile must not slip newer rows under an older key.
-    engine = Engine(lambda ids: store.read(ids, as_of=version), regions())
-    # Only the area levels the catalogue names for the indicator (e.g. no country value for net migration between
-    # municipalities, which sums to about zero there).
-    areas = regions().areas
-    return engine.compute(indicator, list(areas.index[areas["level"].isin(indicator.regions)]))
+    return _materialised_table(indicator_id, location, version, materialise.indicator_digest(indicator, regions()))
 
 
 def indicator_table(indicator: Indicator) -> pd.DataFrame:
-    """The indicator for every municipality and area, all periods (computed once per data version)."""
+    """The indicator for every municipality and area, all periods (computed once per data version and kept in the
+    warehouse, see indicators.materialise). Shared and read-only: filter it, never change it."""
     return _indicator_table(indicator.id, settings().warehouse_location, data_version())
 
 
@@ -229,12 +257,15 @@ def comparison(indicator: Indicator, municipalities: list[str], benchmark: str, 
                        period)
 
 
-@st.cache_data(ttl=CACHE_TTL_S, max_entries=8, show_spinner=False)
+@st.cache_resource(ttl=CACHE_TTL_S, max_entries=8, show_spinner=False)
 def _theme_summary(theme_id: str, location: str, version: int):
-    from indicators.overview import summarise
+    from indicators.overview import Summary, summarise
 
+    # Shared like the tables (a new selection reads it, about 1 MB, where cache_data would unpickle it each time);
+    # `select` only filters it.
     indicators = catalogue().theme(theme_id).indicators
-    return summarise(indicators, {i.id: _indicator_table(i.id, location, version) for i in indicators})
+    summary = summarise(indicators, {i.id: _indicator_table(i.id, location, version) for i in indicators})
+    return Summary(_read_only(summary.cells), _read_only(summary.references), MappingProxyType(summary.methods))
 
 
 @st.cache_data(ttl=CACHE_TTL_S, max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
@@ -290,16 +321,25 @@ def _revisions(indicator_id: str, location: str, pinned: int, latest: int) -> pd
     return joined[~same].reset_index(drop=True)
 
 
-@st.cache_data(ttl=CACHE_TTL_S, max_entries=8, show_spinner=False)
-def _coverage(location: str, version: int) -> dict[str, tuple[str, str] | None]:
-    coverage: dict[str, tuple[str, str] | None] = {}
-    for indicator_id in catalogue().indicators:
-        table = _indicator_table(indicator_id, location, version)
-        coverage[indicator_id] = None if table.empty else (str(table["period"].min()), str(table["period"].max()))
-    return coverage
+@st.cache_resource(ttl=CACHE_TTL_S, max_entries=8, show_spinner=False)
+def _coverage_record(location: str, version: int, digest: str) -> materialise.Coverage:
+    # Kept in the warehouse with the indicators' tables; when missing, made from them (read or computed) and kept.
+    record = materialise.coverage(warehouse(), version, lambda indicator: _indicator_table(indicator.id, location,
+                                                                                           version),
+                                  catalogue(), regions())
+    # Shared like the tables: read-only views, so a caller cannot change them for every session.
+    return materialise.Coverage(MappingProxyType(dict(record.spans)), MappingProxyType(dict(record.municipalities)))
 
 
-def coverage() -> dict[str, tuple[str, str] | None]:
+def _coverage_of(location: str, version: int) -> materialise.Coverage:
+    return _coverage_record(location, version, materialise.coverage_digest(catalogue(), regions()))
+
+
+def _coverage(location: str, version: int) -> Mapping[str, tuple[str, str] | None]:
+    return _coverage_of(location, version).spans
+
+
+def coverage() -> Mapping[str, tuple[str, str] | None]:
     """Indicator id -> (first period, last period) with data, or None when not fetched yet (small; cheap per run)."""
     return _coverage(settings().warehouse_location, data_version())
 
@@ -319,16 +359,11 @@ def theme_latest() -> dict[str, str | None]:
     return _theme_latest(settings().warehouse_location, data_version())
 
 
-@st.cache_data(ttl=CACHE_TTL_S, max_entries=8, show_spinner=False)
-def _covered_municipalities(location: str, version: int) -> dict[str, frozenset[str]]:
-    covered = {}
-    for indicator_id in catalogue().indicators:
-        regions = _indicator_table(indicator_id, location, version)["region"].astype(str)
-        covered[indicator_id] = frozenset(regions[regions.str.startswith("KU")])
-    return covered
+def _covered_municipalities(location: str, version: int) -> Mapping[str, frozenset[str]]:
+    return _coverage_of(location, version).municipalities
 
 
-def covered_municipalities() -> dict[str, frozenset[str]]:
+def covered_municipalities() -> Mapping[str, frozenset[str]]:
     """Indicator id -> the municipalities it has any value for (a source may cover only a few municipalities)."""
     return _covered_municipalities(settings().warehouse_location, data_version())
 
@@ -341,18 +376,19 @@ def today() -> date:
     return datetime.now(FINNISH_TIME).date()
 
 
-@st.cache_data(ttl=CACHE_TTL_S, max_entries=8, show_spinner=False)
-def _series_metadata(location: str, version: int) -> dict[str, dict[str, Any]]:
+@st.cache_resource(ttl=CACHE_TTL_S, max_entries=8, show_spinner=False)
+def _series_metadata(location: str, version: int) -> Mapping[str, Mapping[str, Any]]:
+    # Shared and read-only (asked by every source line of a page run); its records are frozen dataclasses.
     store = warehouse()
     metadata = {}
     for series_id in store.series_ids():
         meta = store.metadata(series_id, as_of=version)
         if meta is not None:
-            metadata[series_id] = meta
-    return metadata
+            metadata[series_id] = MappingProxyType({**meta, "tables": tuple(meta.get("tables") or ())})
+    return MappingProxyType(metadata)
 
 
-def series_metadata() -> dict[str, dict[str, Any]]:
+def series_metadata() -> Mapping[str, Mapping[str, Any]]:
     """Series id -> {"info", "provenance", "written_at", "vintage"} for every series, as of the view's vintage."""
     return _series_metadata(settings().warehouse_location, data_version())
 
@@ -469,6 +505,10 @@ def run_refresh(progress=None, sources: list[str] | None = None):
 
     report = refresh(settings(), sources=sources, progress=progress, trigger="app", lock_timeout_s=0)
     st.cache_data.clear()
+    # The shared tables are keyed by data version, so the new version's are fresh anyway; dropping the old ones
+    # frees their memory, as clearing the data caches does (a pinned view reads its version's again).
+    for shared in (_materialised_table, _coverage_record, _theme_summary, _series_metadata):
+        shared.clear()
     _version_memo.clear()
     return report
 
