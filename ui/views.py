@@ -298,8 +298,11 @@ def revisions_since_pin(indicator: Indicator, areas: list[str], names: dict[str,
 
 
 def show_chart(chart) -> None:
-    """Draw an Altair chart through charts.to_vega_lite (fast serialisation; builders are validated in tests)."""
-    st.vega_lite_chart(charts.with_locale(charts.to_vega_lite(chart), current_language()), width="stretch")
+    """Draw an Altair chart through charts.to_vega_lite (fast serialisation; builders are validated in tests). A map's
+    shapes are named by their static file's URL when they are served (loading.served_shapes): the browser fetches
+    them once, and files made from the same chart (exports) keep them inline."""
+    spec = loading.served_shapes(charts.to_vega_lite(chart))
+    st.vega_lite_chart(charts.with_locale(spec, current_language()), width="stretch")
 
 
 def export_buttons(chart, frame: pd.DataFrame, meta, stem: str) -> None:
