@@ -164,22 +164,38 @@ def comparison_chart(frame: pd.DataFrame, *, unit: str, value_title: str, decima
     return chart.properties(height=alt.Step(30), width="container")
 
 
-def map_chart(shapes: alt.Data, code_expression: str, values: pd.DataFrame, *, value_title: str, decimals: int,
-              highlighted: list[str], scheme: str = "blues") -> alt.LayerChart:
+# The map's named datasets: between reruns only their rows change, never the spec (see `map_chart`).
+MAP_VALUES = "tiedolla_map_values"
+MAP_SELECTED = "tiedolla_map_selected"
+
+
+def map_chart(shapes: alt.Data | alt.UrlData, code_expression: str, values: pd.DataFrame, *, value_title: str,
+              decimals: int, highlighted: list[str], scheme: str = "blues") -> alt.LayerChart:
     """Choropleth of all municipalities; `code_expression` (Vega) gives each shape its KU code, `values` has
-    region, name, value. Municipalities without a value are light grey; the highlighted ones are outlined."""
+    region, name, value. Municipalities without a value are light grey; the highlighted ones are outlined.
+
+    The shapes are the layered chart's data, given once rather than to each layer, so Altair never copies them
+    (it deep-copies a layer's inline data each time the layer is combined or changed). The values and the outlined
+    municipalities are named datasets that the shapes look up: a rerun with other values or another selection gives
+    the same spec with other rows, and Streamlit then swaps the drawn chart's data in place."""
     value_format = f",.{decimals}f"
-    lookup = alt.LookupData(values[["region", "name", "value"]], "region", ["name", "value"])
-    base = alt.Chart(shapes).transform_calculate(code=code_expression).transform_lookup(lookup="code", from_=lookup)
     # Every municipality is drawn grey first; those with a value are coloured on top (a missing value stays grey,
     # never the lowest colour of the scale).
-    background = base.mark_geoshape(fill="#e6e6e6", stroke="white", strokeWidth=0.25).encode(
+    background = alt.Chart().mark_geoshape(fill="#e6e6e6", stroke="white", strokeWidth=0.25).encode(
         tooltip=[alt.Tooltip("name:N", title=" ")])
-    fill = base.transform_filter("isValid(datum.value)").mark_geoshape(stroke="white", strokeWidth=0.25).encode(
+    fill = alt.Chart().transform_filter("isValid(datum.value)").mark_geoshape(stroke="white", strokeWidth=0.25).encode(
         color=alt.Color("value:Q", title=value_title, scale=alt.Scale(scheme=scheme),
                         legend=alt.Legend(orient="top-left", format=value_format, gradientLength=160)),
         tooltip=[alt.Tooltip("name:N", title=" "), alt.Tooltip("value:Q", title=value_title, format=value_format)],
     )
-    selected = "indexof(" + repr(list(highlighted)).replace("'", '"') + ", datum.code) >= 0"
-    outline = base.transform_filter(selected).mark_geoshape(fill=None, stroke="#d7191c", strokeWidth=1.8)
-    return alt.layer(background, fill, outline).project(type="mercator").properties(height=560, width="container")
+    outline = alt.Chart().transform_lookup(
+        lookup="code", from_=alt.LookupData(alt.Data(name=MAP_SELECTED), "region", ["selected"]),
+    ).transform_filter("datum.selected === true").mark_geoshape(fill=None, stroke="#d7191c", strokeWidth=1.8)
+    datasets = {
+        MAP_VALUES: records(values[["region", "name", "value"]]),
+        MAP_SELECTED: [{"region": code, "selected": True} for code in dict.fromkeys(highlighted)],
+    }
+    chart = alt.layer(background, fill, outline, data=shapes, datasets=datasets).transform_calculate(
+        code=code_expression,
+    ).transform_lookup(lookup="code", from_=alt.LookupData(alt.Data(name=MAP_VALUES), "region", ["name", "value"]))
+    return chart.project(type="mercator").properties(height=560, width="container")

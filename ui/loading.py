@@ -542,20 +542,53 @@ def refresh_permission() -> str:
 _BOUNDARY_DOCUMENT = "boundaries_municipalities.geojson"
 # Relative to data/raw; see its PROVENANCE.txt.
 BUNDLED_BOUNDARIES = "boundaries-2024-2025/Kunnat2025Topo.json"
+# Streamlit serves `static/` beside the main script (app.py) at app/static/ when `server.enableStaticServing` is on.
+# The map's shapes go there once, named by a digest of their bytes, so a browser fetches (and caches) them once
+# instead of receiving them inside every rerun's chart message. The bundled shapes' file is committed there (the
+# Docker image's code is read-only); shapes a refresh stored are written there at first use.
+SHAPES_STATIC = "shapes"  # subfolder of static/
+STATIC_URL = "app/static"  # relative to the page, so a server under a base URL path (server.baseUrlPath) works too
 
 
 @dataclass
 class Shapes:
-    """Municipality shapes for maps: Vega data, a Vega expression giving each shape its KU code, and attribution."""
+    """Municipality shapes for maps: Vega data, a Vega expression giving each shape its KU code, and attribution.
+
+    `data` is inline (what vl-convert needs for PNG and SVG files, offline); `url` is where the browser gets the same
+    shapes as a static file (see `served_shapes`), or None when they are not served and go inline."""
 
     data: Any
     code_expression: str
     attribution: str
     year: str
+    url: str | None = None
 
 
-@st.cache_data(ttl=CACHE_TTL_S, max_entries=4, show_spinner=False)
-def _shapes(location: str, version: int) -> tuple[Any, str, str, str]:
+@dataclass(frozen=True)
+class _ShapeSource:
+    """One version of the shapes, shared by every session (never mutated): the inline values and their format, and
+    the static file with the same content, when there is one, with the format the browser reads it in."""
+
+    values: Any
+    format: dict[str, str] | None
+    code_expression: str
+    attribution: str
+    year: str
+    url: str | None
+    url_format: dict[str, str] | None
+
+
+# The browser's URL for each shape payload now in use, by the payload's id (the payload is kept with it, so the id
+# stays its own); a chart spec's dataset that *is* one of these payloads is swapped for the URL.
+_served: dict[int, _ShapeSource] = {}
+_served_lock = threading.Lock()
+_SERVED_MAX = 8
+
+
+@st.cache_resource(ttl=CACHE_TTL_S, max_entries=4, show_spinner=False)
+def _shapes(location: str, version: int) -> _ShapeSource:
+    # cache_resource, not cache_data: the payload (180 kB of TopoJSON, or more of GeoJSON) is read-only, and
+    # cache_data would unpickle a fresh copy of it on every rerun.
     import json
 
     from indicators.regions import RAW_DIR
@@ -563,24 +596,95 @@ def _shapes(location: str, version: int) -> tuple[Any, str, str, str]:
     stored = warehouse().read_document(_BOUNDARY_DOCUMENT)
     if stored is not None:
         payload, provenance = stored
-        geojson = json.loads(payload)
-        return ({"values": geojson["features"]}, "'KU' + datum.properties.kunta",
-                provenance.attribution, provenance.table)
-    # The bundled shapes are Statistics Finland's 2025 division (308 municipalities), the same municipalities as the
-    # 2026 division the data are carried onto; an older shape file would leave merged municipalities uncoloured.
-    topojson = json.loads((RAW_DIR / BUNDLED_BOUNDARIES).read_text(encoding="utf-8"))
-    data = {"values": topojson, "format": {"type": "topojson", "feature": "Kunnat2025_geo"}}
-    return (data, "datum.properties.kunta_k",
-            "Statistics Finland via Kangasalakehitys/kuukausiraportti, CC BY 4.0", "2025")
+        raw = payload.encode("utf-8") if isinstance(payload, str) else bytes(payload)
+        url = _static_shapes_url(raw)
+        source = _ShapeSource(json.loads(raw)["features"], None, "'KU' + datum.properties.kunta",
+                              provenance.attribution, provenance.table, url, {"type": "json", "property": "features"})
+    else:
+        # The bundled shapes are Statistics Finland's 2025 division (308 municipalities), the same municipalities as
+        # the 2026 division the data are carried onto; an older shape file would leave merged municipalities grey.
+        raw = (RAW_DIR / BUNDLED_BOUNDARIES).read_bytes()
+        data_format = {"type": "topojson", "feature": "Kunnat2025_geo"}
+        source = _ShapeSource(json.loads(raw), data_format, "datum.properties.kunta_k",
+                              "Statistics Finland via Kangasalakehitys/kuukausiraportti, CC BY 4.0", "2025",
+                              _static_shapes_url(raw), data_format)
+    if source.url is not None:
+        with _served_lock:
+            _served[id(source.values)] = source
+            while len(_served) > _SERVED_MAX:
+                del _served[next(iter(_served))]
+    return source
 
 
 def municipality_shapes() -> Shapes:
     """Current boundaries from the warehouse when a refresh has fetched them, else the bundled 2025 shapes."""
     import altair as alt
 
-    data, expression, attribution, year = _shapes(settings().warehouse_location, data_version())
-    if "format" in data:
-        shapes = alt.Data(values=data["values"], format=alt.DataFormat(**data["format"]))
+    source = _shapes(settings().warehouse_location, data_version())
+    if source.format is not None:
+        shapes = alt.Data(values=source.values, format=alt.DataFormat(**source.format))
     else:
-        shapes = alt.Data(values=data["values"])
-    return Shapes(shapes, expression, attribution, year)
+        shapes = alt.Data(values=source.values)
+    return Shapes(shapes, source.code_expression, source.attribution, source.year, source.url)
+
+
+def served_shapes(spec: dict[str, Any]) -> dict[str, Any]:
+    """The spec as the browser gets it: shapes that are served as a static file are named by their URL instead of
+    travelling inline in the chart message (Streamlit keeps GeoJSON and TopoJSON in the spec, so they would be sent
+    again with every rerun). Every other dataset, and every chart without served shapes, is left as it is."""
+    datasets = spec.get("datasets")
+    if not datasets:
+        return spec
+    swapped = {}
+    for name, payload in datasets.items():
+        source = _served.get(id(payload))
+        if source is not None and source.values is payload:
+            swapped[name] = {"url": source.url, **({"format": source.url_format} if source.url_format else {})}
+    if not swapped:
+        return spec
+
+    def point(node: dict[str, Any]) -> dict[str, Any]:
+        data = node.get("data")
+        if isinstance(data, dict) and data.get("name") in swapped:
+            node = {**node, "data": swapped[data["name"]]}
+        if isinstance(node.get("layer"), list):
+            node = {**node, "layer": [point(layer) for layer in node["layer"]]}
+        return node
+
+    spec = point(spec)
+    spec["datasets"] = {name: payload for name, payload in datasets.items() if name not in swapped}
+    return spec
+
+
+def _static_shapes_url(raw: bytes) -> str | None:
+    """The app URL of a static file holding exactly `raw`, written now if it is not there yet; None (and a log
+    line) when static serving is off or the file cannot be written, so the map carries its shapes inline."""
+    import hashlib
+    import os
+    import tempfile
+
+    if not st.get_option("server.enableStaticServing"):
+        log.info("server.enableStaticServing is off: map shapes are sent inline with every chart")
+        return None
+    name = f"municipalities-{hashlib.sha256(raw).hexdigest()[:16]}.json"
+    path = static_dir() / SHAPES_STATIC / name
+    if not path.is_file():
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Written aside and renamed, so a browser (or another app server) never reads half a file.
+            handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".shapes-", suffix=".tmp")
+            with os.fdopen(handle, "wb") as file:
+                file.write(raw)
+            os.chmod(temporary, 0o644)
+            os.replace(temporary, path)
+        except OSError as exc:
+            log.warning("Cannot write the map shapes to %s (%s): they are sent inline with every chart", path, exc)
+            return None
+    return f"{STATIC_URL}/{SHAPES_STATIC}/{name}"
+
+
+def static_dir():
+    """The folder Streamlit serves at app/static/: `static/` beside the main script, app.py (a pathlib.Path)."""
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent / "static"

@@ -314,8 +314,11 @@ def show_chart(chart, alt: str) -> None:
 
     `alt` is the chart's accessible name (`chart_alt`). Vega's own descriptions of every mark and axis are English
     ("date: 2006; name: Hollola") and list raw field names, so they are left out: a screen reader hears the chart's
-    name and its values in words, and the table tab beside it has every figure."""
-    spec = charts.with_locale(charts.to_vega_lite(chart), current_language())
+    name and its values in words, and the table tab beside it has every figure.
+
+    A map's shapes are named by their static file's URL when they are served (loading.served_shapes): the browser
+    fetches them once, and files made from the same chart (exports) keep them inline."""
+    spec = charts.with_locale(loading.served_shapes(charts.to_vega_lite(chart)), current_language())
     config = spec.setdefault("config", {})
     config["aria"] = False
     config["mark"] = {**config.get("mark", {}), "aria": False}
