@@ -81,11 +81,11 @@ def keep_screenshots(page, tmp_path, stem: str) -> None:
         print(f"screenshot: {chart_shot}")
 
 
-def assert_drawn_whole(chart: dict, what: str) -> None:
-    """Every legend label and axis title unshortened, inside the chart's SVG and inside the phone's width."""
+def assert_drawn_whole(chart: dict, what: str, screen_width: int = PHONE["width"]) -> None:
+    """Every legend label and axis title unshortened, inside the chart's SVG and inside the screen's width."""
     svg = chart["svg"]
     assert svg is not None, f"{what}: no SVG drawn (canvas: {chart.get('canvas')})"
-    assert svg["left"] >= 0 and svg["right"] <= PHONE["width"], f"{what}: the chart is wider than the screen: {svg}"
+    assert svg["left"] >= 0 and svg["right"] <= screen_width, f"{what}: the chart is wider than the screen: {svg}"
     for kind in ("legend", "titles"):
         for text in chart[kind]:
             box = text["box"]
@@ -122,3 +122,17 @@ def test_compare_legends_and_titles_are_whole_on_a_phone(app, page, tmp_path):
     assert [text["text"] for text in trend["legend"]] == [*MUNICIPALITIES, BENCHMARK, COUNTRY]
     assert [text["text"] for text in trend["titles"]] == ["Työttömyysaste (%)"]
     assert_drawn_whole(trend, "compare trend")
+
+
+def test_on_a_wide_screen_the_same_legends_stand_whole_in_one_row(app, page, tmp_path):
+    wide = page.context.browser.new_page(viewport={"width": 1400, "height": 1000})  # one Playwright per process
+    try:
+        for path in ("employment", "compare"):
+            charts = settled_charts(wide, f"{app}/{path}", charts_wanted=2)
+            keep_screenshots(wide, tmp_path, f"{path}_1400")
+            for index, chart in enumerate([chart for chart in charts if chart.get("legend")][:2]):
+                assert_drawn_whole(chart, f"{path} chart {index}", screen_width=1400)
+                rows = {round(text["box"]["top"]) for text in chart["legend"]}
+                assert len(rows) == 1, f"{path} chart {index}: the legend wraps on a wide screen: {chart['legend']}"
+    finally:
+        wide.close()
