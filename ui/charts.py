@@ -21,7 +21,26 @@ STATUS_COLOURS = {
     "not_compared": "#9e9e9e", "benchmark": "#555555",
     "q1": "#edf8fb", "q2": "#b3cde3", "q3": "#8c96c6", "q4": "#8856a7", "q5": "#810f7c",
 }
-CHART_HEIGHT = 300
+CHART_HEIGHT = 300  # px of plot; axes, their titles and the legend come on top of it
+
+# Legends and long axis titles. Vega-Lite neither wraps a legend nor an axis title, and a phone's chart is ~300 px
+# wide, so a one-row legend ran off the chart's edge (the last names missing) and a rotated axis title off its top.
+# A legend below the chart gets as many columns as the plot's width holds: a Vega expression on the chart's `width`
+# signal, which Vega re-evaluates when the container is resized (seen in Chromium from 1400 to 390 px and back).
+# An entry's width is estimated from its label, generously, so a column count that fits by the estimate fits on
+# screen; `tests/test_browser_phone.py` checks the drawn legends on a phone.
+LEGEND_LABEL_PX = 14  # font size of legend labels in Streamlit's chart theme; exports draw Vega's smaller 10 px
+GLYPH_WIDTH_EM = 0.6  # a generous average glyph width (Source Sans measures ~0.45 em on "Orimattila")
+LEGEND_ENTRY_EXTRA_PX = 40  # the symbol, its gap to the label and the gap to the next column
+LEGEND_MIN_LABEL_PX = 60  # labelLimit never below this, however narrow the chart
+# The page's charts fill the container's width and keep their plot height: Streamlit's theme fits the whole chart,
+# legend too, into the height, which on a phone left a plot squeezed by three rows of legend. (Exports set their own.)
+GROW_DOWN = alt.AutoSizeParams(type="fit-x", contains="padding")
+# Vega sizes a text by its font size, the browser by its line box (~1.35 em): a little more room on top keeps the
+# topmost title's line box inside the chart too. Exports set their own padding.
+PADDING = {"top": 10, "left": 5, "right": 5, "bottom": 5}
+AXIS_TITLE_LINE_CHARS = 36  # ~230 px at Streamlit's 14 px: fits a phone's plot, so a title wraps, never cuts
+TITLE_LINE_HEIGHT_PX = 16
 
 
 # Vega's number format locale per language, so chart labels and tooltips read 10,3 in Finnish and Swedish.
@@ -80,6 +99,42 @@ def to_vega_lite(chart: alt.TopLevelMixin) -> dict:
     return spec
 
 
+def legend_below(labels: list[str]) -> alt.Legend:
+    """A legend under the plot whose entries wrap into rows, as many columns as the plot's width holds by the
+    labels' estimated widths, so no entry is cut or runs off the chart: on a phone, a wide screen or in an export."""
+    entries = [round(len(label) * LEGEND_LABEL_PX * GLYPH_WIDTH_EM + LEGEND_ENTRY_EXTRA_PX) for label in labels]
+    # One row when all entries fit side by side (each column is as wide as its own entry); else a grid whose
+    # columns are each as wide as the widest entry, which then surely fits.
+    one_row, widest = sum(entries), max(entries, default=1)
+    return alt.Legend(
+        orient="bottom", direction="horizontal", title=None,
+        columns=alt.ExprRef(f"width >= {one_row} ? {max(len(entries), 1)} : max(1, floor(width / {widest}))"),
+        # Only a label longer than the whole plot is shortened (with "…"), rather than drawn past the chart's edge.
+        labelLimit=alt.ExprRef(f"max({LEGEND_MIN_LABEL_PX}, width - {LEGEND_ENTRY_EXTRA_PX})"),
+    )
+
+
+def title_lines(name: str, unit: str = "", per_line: int = AXIS_TITLE_LINE_CHARS) -> str | list[str]:
+    """An axis title "name (unit)" as lines of about `per_line` characters, for Vega draws an array of strings as
+    lines; the unit in brackets is never split. A short title stays one string."""
+    words = name.split() + ([f"({unit})"] if unit else [])
+    lines: list[str] = []
+    for word in words:
+        if lines and len(lines[-1]) + 1 + len(word) <= per_line:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines if len(lines) > 1 else name if not lines else lines[0]
+
+
+def title_above_plot(lines: str | list[str]) -> alt.Axis:
+    """A value axis whose title (from `title_lines`) stands above the plot, horizontal and left-aligned with the
+    axis labels: a rotated title is limited to the plot's height, and was cut off on a phone."""
+    count = 1 if isinstance(lines, str) else len(lines)
+    return alt.Axis(titleAngle=0, titleAnchor="end", titleAlign="left", titleBaseline="bottom",
+                    titleLineHeight=TITLE_LINE_HEIGHT_PX, titleY=-12 - TITLE_LINE_HEIGHT_PX * (count - 1))
+
+
 def period_to_date(periods: pd.Series) -> pd.Series:
     """`2024` -> `2024-01-01` (on the year's axis tick); `2024-05` -> `2024-05-01`, as ISO date strings."""
     periods = periods.astype(str)
@@ -104,19 +159,19 @@ def trend_chart(frame: pd.DataFrame, *, unit: str, value_title: str, monthly: bo
             municipal_index += 1
     time_format = "%m/%Y" if monthly else "%Y"
     value_format = f",.{decimals}f"
+    y_title = title_lines(value_title, unit if not index_mode else "")
     base = alt.Chart(data).encode(
         x=alt.X("date:T", title=None,
                 axis=alt.Axis(format=time_format) if monthly else alt.Axis(format="%Y", tickCount="year")),
-        y=alt.Y("value:Q", title=f"{value_title} ({unit})" if unit and not index_mode else value_title,
-                scale=alt.Scale(zero=False)),
+        y=alt.Y("value:Q", title=y_title, scale=alt.Scale(zero=False), axis=title_above_plot(y_title)),
         color=alt.Color("name:N", title=None, sort=order, scale=alt.Scale(domain=order, range=colours),
-                        legend=alt.Legend(orient="bottom", columns=4)),
+                        legend=legend_below(order)),
         strokeDash=alt.StrokeDash("name:N", legend=None, scale=alt.Scale(domain=order, range=dashes)),
         tooltip=[alt.Tooltip("name:N", title=" "), alt.Tooltip("date:T", title=" ", format=time_format),
                  alt.Tooltip("value:Q", title=value_title, format=value_format)],
     )
     lines = base.mark_line(strokeWidth=2.5, point=not monthly)
-    return lines.properties(height=CHART_HEIGHT, width="container")
+    return lines.properties(height=CHART_HEIGHT, width="container", autosize=GROW_DOWN, padding=PADDING)
 
 
 def comparison_chart(frame: pd.DataFrame, *, unit: str, value_title: str, decimals: int,
@@ -138,30 +193,34 @@ def comparison_chart(frame: pd.DataFrame, *, unit: str, value_title: str, decima
     if has_interval:
         tooltip += [alt.Tooltip("lower:Q", title="95 % −", format=value_format),
                     alt.Tooltip("upper:Q", title="95 % +", format=value_format)]
+    # Every layer names the value axis alike: Vega-Lite joins the layers' titles, and one layer without a title
+    # (the error bars') used to leave the axis with none, so the unit was nowhere on the chart.
+    x_title = title_lines(value_title, unit)
+    labels_shown = [status_labels.get(s, s) for s in used]
     bars = alt.Chart().mark_bar().encode(
         y=alt.Y("name:N", title=None, sort=order),
-        x=alt.X("value:Q", title=f"{value_title} ({unit})" if unit else value_title),
+        x=alt.X("value:Q", title=x_title),
         color=alt.Color("status_label:N", title=None,
-                        scale=alt.Scale(domain=[status_labels.get(s, s) for s in used],
-                                        range=[STATUS_COLOURS[s] for s in used]),
-                        legend=alt.Legend(orient="bottom", labelLimit=400)),
+                        scale=alt.Scale(domain=labels_shown, range=[STATUS_COLOURS[s] for s in used]),
+                        legend=legend_below(labels_shown)),
         tooltip=tooltip,
     )
     layers = [bars]
     if has_interval:
         layers.append(alt.Chart().mark_errorbar(ticks=True, color="#222222").encode(
-            y=alt.Y("name:N", sort=order), x=alt.X("lower:Q", title=None), x2="upper:Q"))
+            y=alt.Y("name:N", sort=order), x=alt.X("lower:Q", title=x_title), x2="upper:Q"))
     labels = alt.Chart().mark_text(align="left", dx=4, color="#222222").encode(
-        y=alt.Y("name:N", sort=order), x="label_at:Q", text=alt.Text("value:Q", format=value_format))
+        y=alt.Y("name:N", sort=order), x=alt.X("label_at:Q", title=x_title),
+        text=alt.Text("value:Q", format=value_format))
     layers.append(labels)
     chart = alt.layer(*layers, data=data)
     if benchmark_value is not None:
         rule = pd.DataFrame({"value": [benchmark_value], "name": [benchmark_name or ""]})
         chart = chart + alt.Chart(rule).mark_rule(color="#333333", strokeDash=[4, 3], strokeWidth=2).encode(
-            x="value:Q", tooltip=[alt.Tooltip("name:N", title=" "),
-                                  alt.Tooltip("value:Q", title=value_title, format=value_format)])
+            x=alt.X("value:Q", title=x_title),
+            tooltip=[alt.Tooltip("name:N", title=" "), alt.Tooltip("value:Q", title=value_title, format=value_format)])
     # A step per bar (not a fixed height) keeps bars readable however many areas are compared.
-    return chart.properties(height=alt.Step(30), width="container")
+    return chart.properties(height=alt.Step(30), width="container", autosize=GROW_DOWN, padding=PADDING)
 
 
 # The map's named datasets: between reruns only their rows change, never the spec (see `map_chart`).
