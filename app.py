@@ -50,6 +50,8 @@ def sidebar(default_language: str, default_municipalities: list[str], default_be
         t("sidebar.municipalities"), municipalities,
         default=[code for code in default_municipalities if code in labels],
         format_func=labels.get, key="municipalities", bind="query-params", max_selections=12,
+        # No "Select N matches": with it, Enter after typing "Lahti" added every fuzzy match (Vesilahti, ...).
+        select_all=False,
         help=t("sidebar.municipalities_help"),
     )
     areas = benchmark_options(registry)

@@ -33,7 +33,8 @@ for theme in catalogue.themes:
                 provenance = meta["provenance"] if meta else None
                 rows.append({
                     t("about.series"): series_id,
-                    t("about.source"): provenance.attribution if provenance else t("about.not_fetched"),
+                    t("about.source"): (views.publisher_label(provenance.attribution) if provenance
+                                        else t("about.not_fetched")),
                     t("about.table"): provenance.table if provenance else "",
                     t("about.licence"): provenance.licence if provenance else "",
                     # Copying the bundled snapshot is not a fetch from the source: say so instead of a date.
@@ -64,9 +65,9 @@ settings = loading.settings()
 for name, config in settings.sources.items():
     with st.container(border=True):
         st.markdown(f"**{pick(config.title) or name}** (`{name}`, {config.kind})")
-        st.markdown(f"{t('about.publisher')}: {config.publisher or '–'}  \n"
+        st.markdown(f"{t('about.publisher')}: {views.publisher_label(config.publisher) or '–'}  \n"
                     f"{t('about.licence')}: {config.licence or '–'}  \n"
-                    f"{t('about.attribution')}: {config.attribution or '–'}"
+                    f"{t('about.attribution')}: {views.publisher_label(config.attribution) or '–'}"
                     + (f"  \n[{config.home_url}]({config.home_url})" if config.home_url else ""))
 
 st.header(t("about.refresh"), divider="gray")

@@ -207,7 +207,8 @@ with map_table_tab:
     map_table = map_values.sort_values("value", ascending=False)[["name", "value"]]
     map_table.columns = [t("compare.col.area"), name]
     st.dataframe(map_table, hide_index=True, width="stretch", height=300)
-st.caption(t("compare.map_caption", boundaries=shapes.attribution, year=shapes.year) + " " + source)
+st.caption(t("compare.map_caption", boundaries=views.publisher_label(shapes.attribution), year=shapes.year)
+           + " " + source)
 views.export_buttons(map_chart,
                      pd.concat([map_values, table[(table["region"] == view.benchmark) & (table["period"] == period)]
                                 .assign(name=benchmark_name)])[["name", "region", "period", "value"]],

@@ -45,7 +45,8 @@ _SCRIPT = """<script>
       const current = element.getAttribute(name), translated = translate(current);
       if (translated !== null && translated !== current) element.setAttribute(name, translated);
     }
-    if (element.dataset.testid === "stIconMaterial" && element.getAttribute("aria-hidden") !== "true") {
+    const iconName = /^[a-z0-9_]+ icon$/.test(element.getAttribute("aria-label") || "");
+    if ((iconName || element.dataset.testid === "stIconMaterial") && element.getAttribute("aria-hidden") !== "true") {
       element.setAttribute("aria-hidden", "true");  // a ligature name ("download") is no text for a reader
       element.removeAttribute("aria-label");
     }

@@ -5,6 +5,8 @@ text through ui.i18n. What only an analyst needs (series ids, commands) goes int
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import streamlit as st
 
@@ -89,15 +91,31 @@ def updated_text(note: loading.SourceNote) -> str:
     if len(dates) == 1:
         only = next(iter(dates))
         return date_label(only) if only else t("chart.updated_unknown")
-    return "; ".join(f"{label} {date_label(updated) if updated else t('chart.updated_unknown')}"
+    return "; ".join(f"{publisher_label(label)} {date_label(updated) if updated else t('chart.updated_unknown')}"
                      for label, updated in dated)
+
+
+_VIA = re.compile(r"\s*\(via [^)]*\)")
+
+
+def publisher_label(text: str | None) -> str:
+    """A publisher's name in the reader's language (ui/locales/*/publishers.toml), without the "(via …)" of a
+    mirror, which belongs to the provenance details, not to the source line."""
+    if not text:
+        return ""
+    text = _VIA.sub("", text).strip()
+    whole = t(f"publisher.{text}")
+    if whole != f"publisher.{text}":
+        return whole
+    parts = [part.strip() for part in text.split(";")]
+    return "; ".join(label if (label := t(f"publisher.{part}")) != f"publisher.{part}" else part for part in parts)
 
 
 def source_line(rows: pd.DataFrame, note: loading.SourceNote | None = None) -> str:
     note = note or loading.source_note(rows)
     if note is None:
         return ""
-    source = "; ".join(note.publishers)
+    source = "; ".join(dict.fromkeys(publisher_label(publisher) for publisher in note.publishers))
     if len(note.tables) > 1:  # the rows come from several tables: name them all, not only the latest
         source += f" ({t('chart.tables', tables=', '.join(note.tables))})"
     text = t(
@@ -289,7 +307,7 @@ def map_section(indicator: Indicator, table: pd.DataFrame, period: str, municipa
         st.dataframe(pd.DataFrame({t("compare.col.area"): shown["name"],
                                    value_title: shown["value"].map(lambda v: number(v, indicator.decimals))}),
                      hide_index=True, width="stretch", height=300)
-    st.caption(t("compare.map_caption", boundaries=shapes.attribution, year=shapes.year))
+    st.caption(t("compare.map_caption", boundaries=publisher_label(shapes.attribution), year=shapes.year))
 
 
 def revisions_since_pin(indicator: Indicator, areas: list[str], names: dict[str, str]) -> None:
