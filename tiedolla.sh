@@ -90,6 +90,14 @@ ensure_pdf_tools() {
 
 # Both passes of the suite run on this many pytest-xdist workers (the machines have 2 cores). Each worker starts its
 # own throwaway PostgreSQL server; the browser and deployment tests share one group, so they run one at a time.
+ensure_axe() {
+  # axe-core for the accessibility browser tests, from the npm registry at the version tests/a11y pins.
+  if [ ! -f tests/a11y/node_modules/axe-core/axe.min.js ]; then
+    command -v npm >/dev/null || apt_install nodejs npm
+    npm ci --prefix tests/a11y --no-audit --no-fund --silent
+  fi
+}
+
 TEST_WORKERS=${TIEDOLLA_TEST_WORKERS:-2}
 
 case "${1:-}" in
@@ -116,6 +124,7 @@ case "${1:-}" in
     ensure_postgresql
     ensure_nginx
     ensure_pdf_tools
+    ensure_axe
     if [ "$#" -gt 0 ]; then
       exec "$VENV/bin/python" -m pytest "$@"
     fi

@@ -8,6 +8,8 @@ municipalities in that period. Small numerators are flagged, because their inter
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
+
 import numpy as np
 import pandas as pd
 
@@ -57,7 +59,11 @@ def compare_group(table: pd.DataFrame, indicator: Indicator, municipalities: lis
 
 
 def ranking(table: pd.DataFrame, indicator: Indicator, regions: list[str], period: str) -> pd.DataFrame:
-    """Position of each region among `regions` in `period` (1 = highest value), with the group size."""
+    """Position of each region among `regions` in `period` (1 = highest value), with the group size. Values that
+    are equal as shown (at the indicator's decimals) share a position: two areas both reading 6,8 % are both 2nd,
+    and the next is 4th."""
     rows = table[(table["period"] == period) & table["region"].isin(regions) & table["value"].notna()]
-    ranked = rows.assign(position=rows["value"].rank(ascending=False, method="min").astype(int), total=len(rows))
+    shown = rows["value"].map(lambda value: float(Decimal(repr(float(value))).quantize(
+        Decimal(1).scaleb(-indicator.decimals), rounding=ROUND_HALF_UP)))
+    ranked = rows.assign(position=shown.rank(ascending=False, method="min").astype(int), total=len(rows))
     return ranked.sort_values("position")[["region", "value", "position", "total"]].reset_index(drop=True)

@@ -21,8 +21,9 @@ for column, theme in zip(columns, catalogue.themes):
         st.markdown(f"### {theme.icon} {pick(theme.name.as_dict())}")
         st.write(pick(theme.description.as_dict()))
         structural = sum(1 for i in theme.indicators if i.kind == "structural")
-        st.caption(t("home.theme_counts", total=len(theme.indicators), structural=structural,
-                     situational=len(theme.indicators) - structural))
+        st.caption(t("home.theme_counts", indicators=views.count_text("indicators", len(theme.indicators)),
+                     situational=views.count_text("situational", len(theme.indicators) - structural),
+                     structural=views.count_text("structural", structural)))
         if latest.get(theme.id) is None:
             st.caption(f":material/hourglass_empty: {t('home.no_data')}")
         else:

@@ -21,6 +21,7 @@ MISSING = "–"
 # Non-breaking space between a number and its unit, so "8,1 %" never wraps between the number and "%".
 NBSP = "\u00a0"
 PERCENT = "%"
+MINUS = "\u2212"
 
 
 # --- numbers, units and periods -------------------------------------------------------------------------------------
@@ -38,7 +39,8 @@ def format_number(value: float, decimals: int, lang: str | None = None) -> str:
         rounded = abs(rounded)
     decimal_sign, group_sign = _number_symbols(_babel_locale(lang))
     text = f"{rounded:,.{decimals}f}"
-    return text.replace(",", "\0").replace(".", decimal_sign).replace("\0", group_sign)
+    # A true minus sign (U+2212), as typography and screen readers expect; a hyphen reads as a dash.
+    return text.replace(",", "\0").replace(".", decimal_sign).replace("\0", group_sign).replace("-", MINUS)
 
 
 @cache
@@ -131,7 +133,9 @@ def date_label(iso: str | None, lang: str | None = None) -> str:
         parsed = date.fromisoformat(str(iso)[:10])
     except ValueError:
         return str(iso)
-    return format_date(parsed, "short", locale=BABEL_LOCALES[language_or_default(lang)])
+    lang = language_or_default(lang)
+    # English short dates are ambiguous (01/03/2021 is March in Britain, January in America): "1 Mar 2021".
+    return format_date(parsed, "d MMM y" if lang == "en" else "short", locale=BABEL_LOCALES[lang])
 
 
 FINNISH_TIME = ZoneInfo("Europe/Helsinki")  # readers are in Finland; servers often run on UTC

@@ -35,6 +35,12 @@ PRINT_STYLESHEET = """<style>
 KIND_COLOURS = {"structural": "#dbe9f6", "situational": "#fde9d9"}
 
 
+def count_text(thing: str, count: int) -> str:
+    """"1 lägesbild", "3 lägesbilder": a count with its noun in the right number (keys `count.<thing>.one|other`;
+    Finnish, Swedish and English all have these two forms)."""
+    return t(f"count.{thing}.{'one' if count == 1 else 'other'}", n=number(count, 0))
+
+
 def area_list(municipalities: list[str], benchmark: str) -> list[str]:
     """Selected municipalities, then the benchmark, then the whole country (each once)."""
     return list(dict.fromkeys([*municipalities, benchmark, COUNTRY]))
@@ -340,7 +346,6 @@ def show_chart(chart, alt: str) -> None:
     config = spec.setdefault("config", {})
     config["aria"] = False
     config["mark"] = {**config.get("mark", {}), "aria": False}
-    spec["description"] = alt
     st.vega_lite_chart(spec, width="stretch", alt=alt)
 
 
