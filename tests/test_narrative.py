@@ -40,7 +40,7 @@ def test_finnish_and_swedish_numbers_use_a_decimal_comma_and_a_non_breaking_spac
     assert format_number(12345.678, 1, "fi") == f"12{NBSP}345,7"
     assert format_number(12345.678, 1, "sv") == f"12{NBSP}345,7"
     assert format_number(12345.678, 1, "en") == "12,345.7"
-    assert format_number(-3.25, 2, "fi") == "-3,25"
+    assert format_number(-3.25, 2, "fi") == "\u22123,25"  # a true minus sign
 
 
 def test_numbers_round_half_up_as_shown_and_never_show_minus_zero():

@@ -18,11 +18,11 @@ def note(tables: list[str]) -> SourceNote:
 def test_a_series_from_two_tables_names_both():
     set_language("fi")
     line = source_line(pd.DataFrame(), note(["115b", "142h"]))
-    assert line.startswith("Lähde: Statistics Finland (taulukot 115b, 142h). Ajanjakso: 2007 – 2024.")
+    assert line.startswith("Lähde: Tilastokeskus (taulukot 115b, 142h). Ajanjakso: 2007 – 2024.")
     set_language("en")
     assert "Source: Statistics Finland (tables 115b, 142h)." in source_line(pd.DataFrame(), note(["115b", "142h"]))
 
 
 def test_one_table_keeps_the_line_short():
     set_language("fi")
-    assert source_line(pd.DataFrame(), note(["142h"])).startswith("Lähde: Statistics Finland. Ajanjakso:")
+    assert source_line(pd.DataFrame(), note(["142h"])).startswith("Lähde: Tilastokeskus. Ajanjakso:")
