@@ -79,3 +79,17 @@ def test_the_document_script_sets_the_language_and_carries_the_labels():
     assert 'const lang = "sv"' in script
     exact = json.loads(re.search(r"exact = (\{.*?\}), patterns", script).group(1))
     assert exact["Fullscreen"] == "Helskärm"
+
+
+def test_the_concept_map_names_series_not_fetched_yet_by_their_declared_title(monkeypatch):
+    from ui import loading, views
+    from ui.views import concept_map_dot
+
+    monkeypatch.setattr(loading, "series_metadata", lambda: {})  # nothing fetched: a warehouse without these series
+    theme = loading.catalogue().theme("employment")
+    dot = concept_map_dot(theme)
+    labels = re.findall(r'\[label="([^"]*)"', dot)
+    assert "Työttömät työnhakijat kuukauden lopussa" in labels
+    series_ids = {series_id for indicator in theme.indicators for series_id in indicator.formula.series_ids()}
+    assert not series_ids & set(labels), "a concept map node is labelled with a bare series id"
+    assert views.series_title("statfin.labour_force") == "Työvoima"

@@ -688,3 +688,30 @@ def static_dir():
     from pathlib import Path
 
     return Path(__file__).resolve().parent.parent / "static"
+
+
+
+def declared_series_titles() -> dict[str, dict[str, str]]:
+    """Series id -> its {fi, sv, en} title as its source declares it (config.toml, or the adapter's `describe()`
+    for the snapshot and plugins): the name of a series not fetched yet, so a concept map or a formula in words
+    never shows a bare series id. Read once per process and configuration."""
+    from sources.settings import config_file
+
+    return _declared_series_titles(str(config_file()))
+
+
+@st.cache_resource(show_spinner=False)
+def _declared_series_titles(configuration: str) -> dict[str, dict[str, str]]:
+    from sources.registry import build_adapter
+
+    titles: dict[str, dict[str, str]] = {}
+    for name, config in settings().sources.items():
+        if not config.enabled:
+            continue
+        try:
+            infos = config.series or build_adapter(name, settings()).describe()
+        except Exception:  # noqa: BLE001 - a source that cannot describe itself leaves its ids as they are
+            log.warning("The source %s could not describe its series; its ids stand for their names.", name)
+            continue
+        titles.update({info.id: dict(info.title) for info in infos if info.title})
+    return titles

@@ -486,8 +486,13 @@ def concept_map_dot(theme: Theme) -> str:
 
 
 def series_title(series_id: str) -> str:
+    """A series' name: as stored with its data, else as config.toml declares it, else (a plugin's series not
+    fetched yet) its id."""
     meta = loading.series_metadata().get(series_id)
-    return pick(meta["info"].title) if meta else series_id
+    if meta:
+        return pick(meta["info"].title)
+    declared = loading.declared_series_titles().get(series_id)
+    return pick(declared) if declared else series_id
 
 
 def reference_in_words(reference: str) -> str:
