@@ -14,7 +14,7 @@ from indicators.catalogue import Indicator, Theme
 from indicators.freshness import frequency_of, is_stale, latest_period as latest_period_of
 from indicators.regions import AGGREGATE_MIN_COVERAGE, COUNTRY
 from ui import charts, loading, state
-from ui.format import date_label, is_missing, number, period_label, with_unit
+from ui.format import MINUS, date_label, is_missing, number, period_label, with_unit
 from ui.i18n import current_language, pick, t
 
 # The browser's own Print shows the page, not the app around it: no sidebar, header, toolbar or buttons, the main
@@ -450,8 +450,10 @@ def key_figures(indicator: Indicator, municipalities: list[str], benchmark: str)
         with columns[index % len(columns)]:
             st.metric(
                 names[code], with_unit(value, indicator.decimals, unit),
+                # st.metric reads the direction of its arrow from a leading ASCII "-", not from a true minus sign.
                 delta=None if delta is None else ("+" if delta > 0 else "") + with_unit(
-                    delta, indicator.decimals, t("unit.points") if indicator.unit == "%" else unit),
+                    delta, indicator.decimals, t("unit.points") if indicator.unit == "%" else unit
+                ).replace(MINUS, "-"),
                 delta_color="inverse" if indicator.polarity == "lower_better" else (
                     "off" if indicator.polarity == "neutral" else "normal"),
                 help=t("metric.benchmark", name=names[benchmark],
