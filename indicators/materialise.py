@@ -325,11 +325,13 @@ def coverage(store: Warehouse, version: int, table: Callable[[Indicator], pd.Dat
 
 
 def materialise(store: Warehouse, version: int | None = None, catalogue: Catalogue | None = None,
-                registry: RegionRegistry | None = None, keep_versions: int = KEEP_VERSIONS) -> MaterialiseReport:
+                registry: RegionRegistry | None = None, keep_versions: int = KEEP_VERSIONS,
+                stop: Callable[[], bool] | None = None) -> MaterialiseReport:
     """Compute and keep every indicator's table and the coverage of `version` (default: the latest), unless the
     coverage for this catalogue is there already: it is written last, so its presence means the rest is too. Then
     drop the tables of all but the newest `keep_versions` versions. Raises WarehouseReadOnly where nothing may be
-    written; the caller decides how loud that is."""
+    written; the caller decides how loud that is. `stop` is asked before each indicator: a worker told to stop
+    (SIGTERM) leaves the rest to the pages, with no coverage written, so the version counts as not kept."""
     started = time.perf_counter()
     catalogue = catalogue or get_catalogue()
     registry = registry or get_registry()
@@ -342,6 +344,9 @@ def materialise(store: Warehouse, version: int | None = None, catalogue: Catalog
     tables = {}
     available = set(store.series_ids(as_of=version))
     for indicator_id, indicator in catalogue.indicators.items():
+        if stop is not None and stop():
+            log.info("Stopped materialising data version %s after %d indicators.", version, len(tables))
+            break
         indicator_key = indicator_digest(indicator, registry)
         try:
             table = compute_indicator(store, indicator, version, registry, available)
@@ -363,13 +368,14 @@ def materialise(store: Warehouse, version: int | None = None, catalogue: Catalog
     return MaterialiseReport(version, len(tables), False, seconds)
 
 
-def materialise_quietly(store: Warehouse, version: int | None = None) -> MaterialiseReport | None:
+def materialise_quietly(store: Warehouse, version: int | None = None,
+                        stop: Callable[[], bool] | None = None) -> MaterialiseReport | None:
     """`materialise` for the refresh and seeding: never fails them (the series are stored; pages compute what is
     missing), logs why not instead."""
     from sources.warehouse import WarehouseReadOnly
 
     try:
-        return materialise(store, version)
+        return materialise(store, version, stop=stop)
     except WarehouseReadOnly as exc:
         log.info("Not materialising the indicators: %s", exc)
     except Exception:  # noqa: BLE001 - the data are stored; a failure here only costs the next page the computing

@@ -794,9 +794,9 @@ def _category_positions(size: int, inner: int, outer: int) -> np.ndarray:
     them (the one pandas keeps categorical codes in, so it need not convert them)."""
     dtype = np.int8 if size <= np.iinfo(np.int8).max else np.int16 if size <= np.iinfo(np.int16).max else np.int32
     positions = np.arange(size, dtype=dtype)
-    if inner > 1:
+    if inner != 1:  # 0 too: an empty dimension after this one leaves no cells
         positions = np.repeat(positions, inner)
-    return np.tile(positions, outer) if outer > 1 else positions
+    return np.tile(positions, outer) if outer != 1 else positions
 
 
 def _category_codes(dimension: Any, dim_id: str, size: int) -> pd.Index:

@@ -247,7 +247,7 @@ def refresh(
             # Outside the lock: the next refresh need not wait for the computing, which reads as of one version.
             # A worker asked to stop leaves it to the pages (or its next run).
             if not report.stopped and not (stop is not None and stop.is_set()):
-                _materialise(warehouse, tracker)
+                _materialise(warehouse, tracker, stop)
         tracker.emit("Refresh finished")
         return report
     finally:
@@ -255,7 +255,7 @@ def refresh(
             session.close()
 
 
-def _materialise(warehouse: Warehouse, tracker: _Tracker) -> None:
+def _materialise(warehouse: Warehouse, tracker: _Tracker, stop=None) -> None:
     """Compute and keep the indicators of the latest data version (indicators.materialise), so that app servers
     read them instead of each computing them; nothing to do when they are kept already (a refresh that changed
     nothing). Never fails the refresh: the series are stored, and pages compute what is missing."""
@@ -263,7 +263,7 @@ def _materialise(warehouse: Warehouse, tracker: _Tracker) -> None:
 
     version = warehouse.latest_vintage_id()
     tracker.emit(f"Computing the indicators of data version {version}")
-    done = materialise_quietly(warehouse, version)
+    done = materialise_quietly(warehouse, version, stop=stop.is_set if stop is not None else None)
     if done is not None and not done.present:
         tracker.report.materialised = version
 
