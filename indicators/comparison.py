@@ -8,13 +8,18 @@ municipalities in that period. Small numerators are flagged, because their inter
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
-
 import numpy as np
 import pandas as pd
 
 from indicators.catalogue import Indicator
-from indicators.statistics import byar_interval, compare_to_benchmark, quintiles, small_number, wilson_interval
+from indicators.statistics import (
+    byar_interval,
+    compare_to_benchmark,
+    quintiles,
+    round_half_up,
+    small_number,
+    wilson_interval,
+)
 
 
 def interval_method(indicator: Indicator, rows: pd.DataFrame) -> str:
@@ -63,7 +68,6 @@ def ranking(table: pd.DataFrame, indicator: Indicator, regions: list[str], perio
     are equal as shown (at the indicator's decimals) share a position: two areas both reading 6,8 % are both 2nd,
     and the next is 4th."""
     rows = table[(table["period"] == period) & table["region"].isin(regions) & table["value"].notna()]
-    shown = rows["value"].map(lambda value: float(Decimal(repr(float(value))).quantize(
-        Decimal(1).scaleb(-indicator.decimals), rounding=ROUND_HALF_UP)))
+    shown = rows["value"].map(lambda value: float(round_half_up(value, indicator.decimals)))
     ranked = rows.assign(position=shown.rank(ascending=False, method="min").astype(int), total=len(rows))
     return ranked.sort_values("position")[["region", "value", "position", "total"]].reset_index(drop=True)

@@ -10,6 +10,7 @@ streamlit.
 from __future__ import annotations
 
 import math
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import numpy as np
@@ -184,3 +185,10 @@ def _shape_like(result: np.ndarray, template: Any, index: pd.Index | None) -> An
     if np.ndim(result) == 0:
         return float(result)
     return result
+
+
+def round_half_up(number: float, decimals: int) -> Decimal:
+    """A number rounded as statistical tables round what a reader sees: half up from its decimal form. repr() gives
+    the shortest decimal that round-trips, so 8.05 is rounded as the 8.05 a reader sees, not as the binary 8.04999…
+    that would round down."""
+    return Decimal(repr(float(number))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)

@@ -27,7 +27,6 @@ import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import altair
@@ -38,6 +37,7 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 
+from indicators.statistics import round_half_up
 from ui import charts
 from ui.i18n import DEFAULT_LANGUAGE, t
 
@@ -389,12 +389,8 @@ def _rounded(values: pd.Series, decimals: int | None) -> pd.Series:
     numbers = pd.to_numeric(values, errors="coerce").astype("float64")
     if decimals is None:
         return numbers
-    return numbers.map(lambda value: value if math.isnan(value) else _round_half_up(value, decimals))
-
-
-def _round_half_up(value: float, decimals: int) -> float:
-    # From the decimal form a reader sees (8.05 -> 8.1), as ui.format rounds what the app shows.
-    return float(Decimal(repr(value)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
+    # From the decimal form a reader sees (8.05 -> 8.1), as the app shows it.
+    return numbers.map(lambda value: value if math.isnan(value) else float(round_half_up(value, decimals)))
 
 
 def _status_text(status: Any, lang: str) -> Any:

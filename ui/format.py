@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
 from functools import cache, lru_cache
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
 from babel.numbers import get_decimal_symbol, get_group_symbol
 
+from indicators.statistics import round_half_up  # the one rounding rule, also for ui.narrative
 from ui.i18n import BABEL_LOCALES, DEFAULT_LANGUAGE, current_language, t
 
 MISSING = "–"
@@ -163,11 +163,5 @@ def language_or_default(lang: str | None) -> str:
 
 def _babel_locale(lang: str | None) -> str:
     return BABEL_LOCALES[language_or_default(lang)]
-
-
-def round_half_up(number: float, decimals: int) -> Decimal:
-    # repr() gives the shortest decimal that round-trips, so 8.05 is rounded as the 8.05 a reader sees, not as the
-    # binary 8.04999… that would round down.
-    return Decimal(repr(float(number))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
 
 
