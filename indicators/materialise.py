@@ -7,12 +7,15 @@ What is kept, per data version (vintage id) and digest:
   servers must not be able to run code in them.
 - `coverage`: per indicator its first and last period and the municipalities it has a value for (JSON), what every
   page's sidebar and the theme pages need before any indicator is shown.
+- `summary.<theme>.cells` and `summary.<theme>.references`: the theme's overview summary
+  (`indicators.overview.summarise`: every area's latest cell, its trend and quintile, and the benchmark values), as
+  Arrow IPC, so the first theme page of a fresh process only picks the chosen areas from it.
 
 The digest says what the stored table was computed with: the indicator's definition in the catalogue, the engine's
-code, the region registry and this payload format. A changed theme file, a new indicator, another release of the
-engine or registry thus never reads a stale table: its digest differs, so it computes its own (and writes that
-back). The coverage's digest covers every indicator's. Replicas of two releases against one warehouse each keep
-their own.
+code, the region registry and this payload format (a summary's: its indicators' digests and the overview's code). A
+changed theme file, a new indicator, another release of the engine or registry thus never reads a stale table: its
+digest differs, so it computes its own (and writes that back). The coverage's digest covers every indicator's.
+Replicas of two releases against one warehouse each keep their own.
 
 The tables are a cache of what the warehouse's series give; the series stay the data. A missing, unreadable or
 mismatched table is computed again from the series (with a log line), never an error, and a warehouse that may only
@@ -40,8 +43,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.ipc as pa_ipc
 
-from indicators.catalogue import Catalogue, Indicator, get_catalogue
+from indicators.catalogue import Catalogue, Indicator, Theme, get_catalogue
 from indicators.formulas import RESULT_COLUMNS, Engine, Lineage, empty_result
+from indicators.overview import Summary, summarise
 from indicators.regions import RegionRegistry, get_registry
 
 if TYPE_CHECKING:
@@ -52,11 +56,14 @@ log = logging.getLogger(__name__)
 FORMAT = 1  # of the payloads below; a change of layout changes every digest
 COVERAGE = "coverage"
 INDICATOR_PREFIX = "indicator."
+SUMMARY_PREFIX = "summary."
 KEEP_VERSIONS = 3  # data versions whose tables are kept; older (pinned) ones are computed again when asked for
 LINEAGE_SEPARATOR = ","  # series ids never contain one (catalogue.SERIES_ID)
 COMPRESSION = "zstd"
 # The code whose change changes what a stored table holds.
 _CODE_FILES = ("catalogue.py", "formulas.py", "regions.py", "materialise.py")
+# ... and what a theme summary holds, beyond its indicators' tables.
+_SUMMARY_CODE_FILES = ("overview.py", "comparison.py", "statistics.py")
 
 
 @dataclass(frozen=True)
@@ -137,8 +144,29 @@ def coverage_digest(catalogue: Catalogue, registry: RegionRegistry | None = None
     return _memo(catalogue, registry, make)
 
 
+def summary_digest(theme: Theme, registry: RegionRegistry | None = None) -> str:
+    """A theme summary's digest: its indicators' digests in the theme's order (the summary's order) and the code
+    that summarises them."""
+    registry = registry or get_registry()
+
+    def make() -> str:
+        digest = hashlib.sha256(f"summary format {FORMAT}\n".encode())
+        folder = Path(__file__).resolve().parent
+        for name in _SUMMARY_CODE_FILES:
+            digest.update(name.encode() + b"\n" + (folder / name).read_bytes())
+        for indicator in theme.indicators:
+            digest.update(f"{indicator.id} {indicator_digest(indicator, registry)}\n".encode())
+        return digest.hexdigest()[:32]
+    return _memo(theme, registry, make)
+
+
 def table_name(indicator_id: str) -> str:
     return INDICATOR_PREFIX + indicator_id
+
+
+def summary_names(theme_id: str) -> tuple[str, str]:
+    """The derived tables of a theme's summary: its cells and its references."""
+    return f"{SUMMARY_PREFIX}{theme_id}.cells", f"{SUMMARY_PREFIX}{theme_id}.references"
 
 
 # --- computing ------------------------------------------------------------------------------------------------------
@@ -177,6 +205,26 @@ class PayloadError(ValueError):
     """A stored payload cannot be read back as what it claims to be."""
 
 
+def _ipc_bytes(table: pa.Table, digest: str, extra: dict[bytes, bytes] | None = None) -> bytes:
+    table = table.replace_schema_metadata({b"tiedolla.format": str(FORMAT).encode(),
+                                           b"tiedolla.digest": digest.encode(), **(extra or {})})
+    sink = io.BytesIO()
+    with pa_ipc.new_file(sink, table.schema, options=pa_ipc.IpcWriteOptions(compression=COMPRESSION)) as writer:
+        writer.write_table(table)
+    return sink.getvalue()
+
+
+def _ipc_table(payload: bytes, digest: str) -> pa.Table:
+    try:
+        table = pa_ipc.open_file(pa.BufferReader(payload)).read_all()
+    except (pa.ArrowInvalid, pa.ArrowException, OSError) as exc:
+        raise PayloadError(f"not an Arrow IPC file ({exc})") from None
+    metadata = table.schema.metadata or {}
+    if metadata.get(b"tiedolla.format") != str(FORMAT).encode() or metadata.get(b"tiedolla.digest") != digest.encode():
+        raise PayloadError("written with another format or digest than its key says")
+    return table
+
+
 def encode_table(frame: pd.DataFrame, digest: str) -> bytes:
     """An indicator table as Arrow IPC; `origin` as a dictionary of the lineages' series ids."""
     origin = frame["origin"]
@@ -191,23 +239,12 @@ def encode_table(frame: pd.DataFrame, digest: str) -> bytes:
     for name in ("value", "numerator", "denominator"):
         columns[name] = pa.array(frame[name].to_numpy(dtype="float64"), pa.float64())
     columns["origin"] = dictionary
-    table = pa.table(columns).replace_schema_metadata({b"tiedolla.format": str(FORMAT).encode(),
-                                                       b"tiedolla.digest": digest.encode()})
-    sink = io.BytesIO()
-    with pa_ipc.new_file(sink, table.schema, options=pa_ipc.IpcWriteOptions(compression=COMPRESSION)) as writer:
-        writer.write_table(table)
-    return sink.getvalue()
+    return _ipc_bytes(pa.table(columns), digest)
 
 
 def decode_table(payload: bytes, digest: str) -> pd.DataFrame:
     """`encode_table`'s bytes back as the frame `Engine.compute` returned; PayloadError when they are not that."""
-    try:
-        table = pa_ipc.open_file(pa.BufferReader(payload)).read_all()
-    except (pa.ArrowInvalid, pa.ArrowException, OSError) as exc:
-        raise PayloadError(f"not an Arrow IPC file ({exc})") from None
-    metadata = table.schema.metadata or {}
-    if metadata.get(b"tiedolla.format") != str(FORMAT).encode() or metadata.get(b"tiedolla.digest") != digest.encode():
-        raise PayloadError("written with another format or digest than its key says")
+    table = _ipc_table(payload, digest)
     if table.column_names != RESULT_COLUMNS:
         raise PayloadError(f"columns {table.column_names}, not {RESULT_COLUMNS}")
     if table.num_rows == 0:
@@ -249,6 +286,57 @@ def decode_coverage(payload: bytes, digest: str, catalogue: Catalogue) -> Covera
     except (ValueError, KeyError, TypeError, IndexError) as exc:
         raise PayloadError(f"not a coverage record ({exc})") from None
     return Coverage(spans, municipalities)
+
+
+# A summary's columns by kind: text (missing as None, as `summarise` makes them) and float64.
+_SUMMARY_TEXT = {"indicator", "region", "period", "previous_period", "trend"}
+_SUMMARY_COLUMNS = {"cells": ["indicator", "region", "period", "value", "numerator", "denominator", "previous_period",
+                              "previous_value", "trend", "quintile"],
+                    "references": ["region", "period", "value", "indicator"]}
+
+
+def encode_summary(summary: Summary, digest: str) -> tuple[bytes, bytes]:
+    """A theme summary as two Arrow IPC files (cells, references); the methods go in the cells' metadata."""
+    payloads = []
+    for part, frame in (("cells", summary.cells), ("references", summary.references)):
+        columns = {}
+        for name in _SUMMARY_COLUMNS[part]:
+            values = frame[name]
+            if name in _SUMMARY_TEXT:
+                text = values.astype(object)
+                columns[name] = pa.array(text.where(text.notna(), None).tolist(), pa.string())
+            else:
+                columns[name] = pa.array(values.to_numpy(dtype="float64"), pa.float64())
+        extra = {b"tiedolla.methods": json.dumps(summary.methods).encode()} if part == "cells" else None
+        payloads.append(_ipc_bytes(pa.table(columns), digest, extra))
+    return payloads[0], payloads[1]
+
+
+def decode_summary(cells: bytes, references: bytes, digest: str, theme: Theme) -> Summary:
+    """`encode_summary`'s files back as the Summary `summarise` made; PayloadError when they are not that."""
+    frames = {}
+    methods = None
+    for part, payload in (("cells", cells), ("references", references)):
+        table = _ipc_table(payload, digest)
+        if table.column_names != _SUMMARY_COLUMNS[part]:
+            raise PayloadError(f"{part} columns {table.column_names}, not {_SUMMARY_COLUMNS[part]}")
+        frame = {}
+        for name in table.column_names:
+            if name in _SUMMARY_TEXT:
+                # `previous_period` stays object with None, the others `str`, as `summarise` returns them
+                text = pd.Series(table[name].to_pylist(), dtype=object)
+                frame[name] = text if name == "previous_period" else text.astype("str")
+            else:
+                frame[name] = table[name].to_numpy()
+        frames[part] = pd.DataFrame(frame)
+        if part == "cells":
+            try:
+                methods = json.loads((table.schema.metadata or {}).get(b"tiedolla.methods", b""))
+            except ValueError:
+                methods = None
+    if not isinstance(methods, dict) or list(methods) != [indicator.id for indicator in theme.indicators]:
+        raise PayloadError("its methods do not name the theme's indicators")
+    return Summary(frames["cells"], frames["references"], methods)
 
 
 # --- reading with write-back ----------------------------------------------------------------------------------------
@@ -321,6 +409,38 @@ def coverage(store: Warehouse, version: int, table: Callable[[Indicator], pd.Dat
     return found
 
 
+def theme_summary(store: Warehouse, theme: Theme, version: int, table: Callable[[Indicator], pd.DataFrame],
+                  registry: RegionRegistry | None = None, write_back: bool = True) -> Summary:
+    """The theme's overview summary of `version`: materialised, else summarised from its indicators' tables
+    (`table(indicator)`, which may read them materialised or compute them) and kept."""
+    digest = summary_digest(theme, registry)
+    cells_name, references_name = summary_names(theme.id)
+    found = _read_summary(store, version, theme, digest)
+    if found is not None:
+        return found
+    found = summarise(theme.indicators, {indicator.id: table(indicator) for indicator in theme.indicators})
+    if write_back:
+        cells, references = encode_summary(found, digest)
+        # References first: the cells name the methods, so a summary whose cells are stored is whole.
+        if _write(store, version, references_name, digest, references):
+            _write(store, version, cells_name, digest, cells)
+    return found
+
+
+def _read_summary(store: Warehouse, version: int, theme: Theme, digest: str) -> Summary | None:
+    cells_name, references_name = summary_names(theme.id)
+    cells = _read(store, version, cells_name, digest, bytes)
+    references = _read(store, version, references_name, digest, bytes) if cells is not None else None
+    if cells is None or references is None:
+        return None
+    try:
+        return decode_summary(cells, references, digest, theme)
+    except PayloadError as exc:
+        log.warning("The materialised summary of %s of data version %s in %s is unusable (%s); summarising again.",
+                    theme.id, version, store.location, exc)
+        return None
+
+
 # --- materialising a version ------------------------------------------------------------------------------------------
 
 
@@ -330,8 +450,9 @@ def materialise(store: Warehouse, version: int | None = None, catalogue: Catalog
     """Compute and keep every indicator's table and the coverage of `version` (default: the latest), unless the
     coverage for this catalogue is there already: it is written last, so its presence means the rest is too. Then
     drop the tables of all but the newest `keep_versions` versions. Raises WarehouseReadOnly where nothing may be
-    written; the caller decides how loud that is. `stop` is asked before each indicator: a worker told to stop
-    (SIGTERM) leaves the rest to the pages, with no coverage written, so the version counts as not kept."""
+    written; the caller decides how loud that is. The themes' summaries are kept with the tables, before the
+    coverage. `stop` is asked before each indicator: a worker told to stop (SIGTERM) leaves the rest to the pages,
+    with no coverage written, so the version counts as not kept."""
     started = time.perf_counter()
     catalogue = catalogue or get_catalogue()
     registry = registry or get_registry()
@@ -360,6 +481,12 @@ def materialise(store: Warehouse, version: int | None = None, catalogue: Catalog
         tables[indicator_id] = table
     complete = len(tables) == len(catalogue.indicators)
     if complete:  # the coverage needs every table; without it pages compute the missing ones (and fail as before)
+        for theme in catalogue.themes:
+            summary_key = summary_digest(theme, registry)
+            cells, references = encode_summary(summarise(theme.indicators, tables), summary_key)
+            cells_name, references_name = summary_names(theme.id)
+            store.write_derived(version, references_name, summary_key, references)
+            store.write_derived(version, cells_name, summary_key, cells)
         store.write_derived(version, COVERAGE, digest, encode_coverage(coverage_of(tables), digest))
     store.prune_derived(keep_versions)
     seconds = time.perf_counter() - started

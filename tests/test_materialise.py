@@ -20,6 +20,7 @@ import streamlit as st
 from indicators import materialise
 from indicators.catalogue import THEMES_DIR, get_catalogue, load_catalogue
 from indicators.formulas import Engine
+from indicators.overview import Summary, select, summarise, theme_overview
 from sources.contract import SeriesData
 from sources.settings import get_settings
 from sources.snapshot import SnapshotAdapter, seed_warehouse
@@ -50,6 +51,21 @@ def computes(monkeypatch) -> list[str]:
         return original(self, indicator, regions)
 
     monkeypatch.setattr(Engine, "compute", counted)
+    return seen
+
+
+@pytest.fixture
+def summarises(monkeypatch) -> list[str]:
+    """The ids of the themes whose overview is summarised from the tables during the test."""
+    seen: list[str] = []
+    original = materialise.summarise
+    by_indicators = {tuple(i.id for i in theme.indicators): theme.id for theme in get_catalogue().themes}
+
+    def counted(indicators, tables):
+        seen.append(by_indicators.get(tuple(i.id for i in indicators), "?"))
+        return original(indicators, tables)
+
+    monkeypatch.setattr(materialise, "summarise", counted)
     return seen
 
 
@@ -247,11 +263,58 @@ def test_a_failed_materialisation_never_fails_the_refresh(service, monkeypatch, 
 
 
 @ONE_BACKEND
-def test_the_first_theme_page_of_a_fresh_process_reads_the_kept_tables_and_computes_nothing(seeded, computes):
+def stored_summary(store, theme, version: int) -> Summary | None:
+    digest = materialise.summary_digest(theme)
+    cells_name, references_name = materialise.summary_names(theme.id)
+    cells, references = (store.read_derived(version, name, digest) for name in (cells_name, references_name))
+    return None if cells is None else materialise.decode_summary(cells, references, digest, theme)
+
+
+@ONE_BACKEND
+def test_seeding_keeps_each_themes_overview_summary_and_it_gives_the_overview_the_tables_give(seeded):
+    version = seeded.latest_vintage_id()
+    four = ["KU016", "KU111", HOLLOLA, "KU560"]  # Asikkala, Heinola, Hollola, Orimattila
+    for theme in get_catalogue().themes:
+        tables = {i.id: stored_table(seeded, i.id, version) for i in theme.indicators}
+        summary = stored_summary(seeded, theme, version)
+        assert summary is not None, theme.id
+        expected = summarise(theme.indicators, tables)
+        pd.testing.assert_frame_equal(summary.cells, expected.cells)
+        pd.testing.assert_frame_equal(summary.references, expected.references)
+        assert summary.methods == expected.methods
+        for benchmark in ("MK07", "SSS"):  # Päijät-Häme, the whole country
+            pd.testing.assert_frame_equal(select(summary, theme.indicators, four, benchmark),
+                                          theme_overview(theme.indicators, tables, four, benchmark))
+    employment = stored_summary(seeded, get_catalogue().theme("employment"), version)
+    hollola = employment.cells[(employment.cells["indicator"] == "unemployment_rate")
+                               & (employment.cells["region"] == HOLLOLA)].iloc[0]
+    assert hollola["period"] == "2023-10" and hollola["previous_period"] == "2022-10"
+    assert hollola["value"] == hollola_october(stored_table(seeded, "unemployment_rate", version))
+
+
+@ONE_BACKEND
+def test_a_corrupt_summary_is_summarised_again_replaced_and_logged(seeded, summarises, caplog):
+    version = seeded.latest_vintage_id()
+    theme = get_catalogue().theme("climate")
+    good = stored_summary(seeded, theme, version)
+    cells_name, _ = materialise.summary_names(theme.id)
+    # Constructed damage: the cells cut short.
+    seeded.write_derived(version, cells_name, materialise.summary_digest(theme),
+                         seeded.read_derived(version, cells_name, materialise.summary_digest(theme))[:200])
+    with caplog.at_level(logging.WARNING, logger="indicators.materialise"):
+        found = materialise.theme_summary(seeded, theme, version,
+                                          lambda indicator: materialise.indicator_table(seeded, indicator, version))
+    assert summarises == ["climate"] and "summary of climate" in caplog.text and "unusable" in caplog.text
+    pd.testing.assert_frame_equal(found.cells, good.cells)
+    pd.testing.assert_frame_equal(stored_summary(seeded, theme, version).cells, good.cells)  # replaced
+
+
+def test_the_first_theme_page_of_a_fresh_process_reads_the_kept_tables_and_computes_nothing(seeded, computes,
+                                                                                              summarises):
     at = run_app()
     at = open_page(at, "employment")
     assert not at.exception
-    assert computes == []
+    assert computes == [] and summarises == []
     version = seeded.latest_vintage_id()
     # The key figure is the stored table's value (Hollola's unemployment rate, October 2023).
     table = stored_table(seeded, "unemployment_rate", version)
@@ -366,5 +429,5 @@ def test_a_read_only_postgres_role_reads_the_kept_tables_and_only_computes_what_
     assert computes == ["unemployment_rate"] and "Cannot read the materialised" in caplog.text
     with psycopg.connect(postgres_url) as connection:  # the owner's tables are as they were
         assert connection.execute("SELECT count(*) FROM derived WHERE version = %s", (version,)).fetchone()[0] \
-            == len(get_catalogue().indicators) + 1
+            == len(get_catalogue().indicators) + 2 * len(get_catalogue().themes) + 1  # tables, summaries, coverage
 

@@ -258,14 +258,20 @@ def comparison(indicator: Indicator, municipalities: list[str], benchmark: str, 
 
 
 @st.cache_resource(ttl=CACHE_TTL_S, max_entries=8, show_spinner=False)
-def _theme_summary(theme_id: str, location: str, version: int):
-    from indicators.overview import Summary, summarise
+def _theme_summary_of(theme_id: str, location: str, version: int, digest: str):
+    from indicators.overview import Summary
 
-    # Shared like the tables (a new selection reads it, about 1 MB, where cache_data would unpickle it each time);
-    # `select` only filters it.
-    indicators = catalogue().theme(theme_id).indicators
-    summary = summarise(indicators, {i.id: _indicator_table(i.id, location, version) for i in indicators})
+    # Kept in the warehouse with the tables (a refresh or the seeding wrote it); else summarised from the tables
+    # (read or computed) and kept. Shared like the tables (a new selection reads it, about 1 MB, where cache_data
+    # would unpickle it each time); `select` only filters it.
+    summary = materialise.theme_summary(warehouse(), catalogue().theme(theme_id), version,
+                                        lambda indicator: _indicator_table(indicator.id, location, version), regions())
     return Summary(_read_only(summary.cells), _read_only(summary.references), MappingProxyType(summary.methods))
+
+
+def _theme_summary(theme_id: str, location: str, version: int):
+    digest = materialise.summary_digest(catalogue().theme(theme_id), regions())
+    return _theme_summary_of(theme_id, location, version, digest)
 
 
 @st.cache_data(ttl=CACHE_TTL_S, max_entries=CACHE_MAX_ENTRIES, show_spinner=False)
