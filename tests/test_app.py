@@ -55,6 +55,30 @@ def test_employment_key_figure_for_hollola_equals_the_raw_file(employment):
     assert set(metrics) == {"Asikkala", "Heinola", "Hollola", "Orimattila"}
 
 
+def test_a_key_figures_change_is_the_difference_of_the_values_shown_and_no_change_has_no_arrow():
+    """Heinola's real rate: 12,862 % in October 2023 against 12,835 % a year before (12 5 file), shown as 12,9 and
+    12,8: the change a reader works out is +0,1, with the overview's up arrow, not "+0,0" beside an arrow."""
+    unemployed, labour_force = raw_unemployment("KU111", "2023-10")
+    before_unemployed, before_labour_force = raw_unemployment("KU111", "2022-10")
+    assert (f"{100 * unemployed / labour_force:.1f}", f"{100 * before_unemployed / before_labour_force:.1f}") \
+        == ("12.9", "12.8")
+    at = open_page(run_app(), "employment")
+    heinola = next(metric for metric in at.metric if metric.label == "Heinola")
+    assert heinola.proto.delta == "+0,1\u00a0%-yks." and heinola.proto.direction == heinola.proto.MetricDirection.UP
+
+
+def test_no_change_at_the_shown_decimals_reads_0_without_arrow_or_colour_and_a_fall_reads_minus():
+    from indicators.catalogue import get_catalogue
+    from ui.views import metric_change
+
+    rate = get_catalogue().indicators["unemployment_rate"]  # lower is better
+    # CONSTRUCTED values: 6,84 and 6,81 are both shown as 6,8.
+    assert metric_change(6.81, 6.84, rate, "%") == ("0,0\u00a0%-yks.", "off", "off")
+    assert metric_change(6.74, 6.84, rate, "%") == ("-0,1\u00a0%-yks.", "inverse", "auto")
+    assert metric_change(6.86, 6.84, rate, "%") == ("+0,1\u00a0%-yks.", "inverse", "auto")
+    assert metric_change(None, 6.84, rate, "%") == (None, "off", "auto")
+
+
 def test_employment_page_draws_the_open_panels_charts(employment):
     # The first indicator of each section is open: its trend chart is drawn (the others compute when opened).
     assert len(employment.get("vega_lite_chart")) == 2

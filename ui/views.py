@@ -13,6 +13,7 @@ import streamlit as st
 from indicators.catalogue import Indicator, Theme
 from indicators.freshness import frequency_of, is_stale, latest_period as latest_period_of
 from indicators.regions import AGGREGATE_MIN_COVERAGE, COUNTRY
+from indicators.statistics import round_half_up
 from ui import charts, loading, state
 from ui.format import MINUS, date_label, is_missing, number, period_label, with_unit
 from ui.i18n import current_language, pick, t
@@ -424,6 +425,22 @@ def status_labels() -> dict[str, str]:
     return {key: t(f"status.{key}") for key in charts.STATUS_COLOURS}
 
 
+def metric_change(value: float | None, before: float | None, indicator: Indicator, unit: str
+                  ) -> tuple[str | None, str, str]:
+    """`st.metric`'s delta text, colour and arrow for a change from `before` to `value`. The change is between the
+    values as shown (12,9 against 12,8 is +0,1, not the +0,0 of 12,86 - 12,84), as the overview's arrows read it;
+    no change shows no arrow and no colour."""
+    if value is None or before is None:
+        return None, "off", "auto"
+    change = float(round_half_up(value, indicator.decimals) - round_half_up(before, indicator.decimals))
+    # st.metric reads the direction of its arrow from a leading ASCII "-", not from a true minus sign.
+    text = ("+" if change > 0 else "") + with_unit(
+        change, indicator.decimals, t("unit.points") if indicator.unit == "%" else unit).replace(MINUS, "-")
+    if change == 0:
+        return text, "off", "off"
+    return text, {"lower_better": "inverse", "neutral": "off"}.get(indicator.polarity, "normal"), "auto"
+
+
 def key_figures(indicator: Indicator, municipalities: list[str], benchmark: str) -> None:
     """A metric per municipality: latest value, change from a year before, and the benchmark in the help text."""
     table = loading.indicator_table(indicator)
@@ -446,16 +463,11 @@ def key_figures(indicator: Indicator, municipalities: list[str], benchmark: str)
     for index, code in enumerate(municipalities):
         value = by_key.get((code, period))
         before = by_key.get((code, earlier)) if earlier else None
-        delta = None if value is None or before is None else value - before
+        delta, delta_color, delta_arrow = metric_change(value, before, indicator, unit)
         with columns[index % len(columns)]:
             st.metric(
                 names[code], with_unit(value, indicator.decimals, unit),
-                # st.metric reads the direction of its arrow from a leading ASCII "-", not from a true minus sign.
-                delta=None if delta is None else ("+" if delta > 0 else "") + with_unit(
-                    delta, indicator.decimals, t("unit.points") if indicator.unit == "%" else unit
-                ).replace(MINUS, "-"),
-                delta_color="inverse" if indicator.polarity == "lower_better" else (
-                    "off" if indicator.polarity == "neutral" else "normal"),
+                delta=delta, delta_color=delta_color, delta_arrow=delta_arrow,
                 help=t("metric.benchmark", name=names[benchmark],
                        value=with_unit(benchmark_value, indicator.decimals, unit)),
             )
