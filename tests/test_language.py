@@ -93,3 +93,18 @@ def test_the_concept_map_names_series_not_fetched_yet_by_their_declared_title(mo
     series_ids = {series_id for indicator in theme.indicators for series_id in indicator.formula.series_ids()}
     assert not series_ids & set(labels), "a concept map node is labelled with a bare series id"
     assert views.series_title("statfin.labour_force") == "Työvoima"
+
+
+def test_a_fetch_failure_is_told_in_the_readers_language_and_an_unknown_code_keeps_the_engines_message():
+    from ui.loading import error_text
+
+    english = "Statistics Finland (StatFin/tyonv/12r5): the service answered with a server error (HTTP 500)."
+    # CONSTRUCTED status entries, in the form the refresh records them.
+    known = {"last_error": english, "last_error_detail": {"code": "server_error", "params": {
+        "context": "Statistics Finland (StatFin/tyonv/12r5)", "status": 500, "attempts": 5}}}
+    set_language("sv")
+    assert error_text(known) == ("Statistics Finland (StatFin/tyonv/12r5): tjänsten svarade med ett serverfel "
+                                 "(HTTP 500) efter 5 försök.")
+    newer = {"last_error": english, "last_error_detail": {"code": "a_code_of_a_newer_release", "params": {}}}
+    other_params = {"last_error": english, "last_error_detail": {"code": "server_error", "params": {"status": 500}}}
+    assert error_text(newer) == english and error_text(other_params) == english

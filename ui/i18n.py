@@ -47,6 +47,15 @@ def t(key: str, lang: str | None = None, /, **values: object) -> str:
     return text.format(**values) if values else text
 
 
+def t_or(key: str, default: str, /, **values: object) -> str:
+    """`t(key)`, or `default` where no language has a text for the key: for keys made from data (a publisher's
+    name, an error code from a newer release), where the key itself is no text for a reader."""
+    text = catalogue(_current.get()).get(key) or catalogue(DEFAULT_LANGUAGE).get(key)
+    if text is None:
+        return default
+    return text.format(**values) if values else text
+
+
 def pick(texts: dict[str, str] | None, lang: str | None = None) -> str:
     """Choose from a {fi, sv, en} mapping (catalogue TOML, source titles), falling back to Finnish."""
     if not texts:

@@ -42,7 +42,7 @@ from sources.warehouse import (  # noqa: F401 - WarehouseBusy: pages catch it
     WarehouseReadOnly,
     open_warehouse,
 )
-from ui.i18n import t
+from ui.i18n import t_or
 
 log = logging.getLogger(__name__)
 
@@ -494,12 +494,12 @@ def error_text(entry: dict[str, Any]) -> str:
     English message otherwise)."""
     detail = entry.get("last_error_detail") or {}
     if detail.get("code"):
-        key = f"source_error.{detail['code']}"
         try:
-            text = t(key, **{name: str(value) for name, value in (detail.get("params") or {}).items()})
+            text = t_or(f"source_error.{detail['code']}", "",
+                        **{name: str(value) for name, value in (detail.get("params") or {}).items()})
         except (KeyError, IndexError):  # a code from a newer version with other parameters: the message then
-            text = key
-        if text != key:  # t gives the key back for a code it has no text for
+            text = ""
+        if text:  # else a code this release has no text for
             return text
     return str(entry.get("last_error") or "")
 

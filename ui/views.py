@@ -16,7 +16,7 @@ from indicators.regions import AGGREGATE_MIN_COVERAGE, COUNTRY
 from indicators.statistics import round_half_up
 from ui import charts, loading, state
 from ui.format import MINUS, date_label, is_missing, number, period_label, with_unit
-from ui.i18n import current_language, pick, t
+from ui.i18n import current_language, pick, t, t_or
 
 # The browser's own Print shows the page, not the app around it: no sidebar, header, toolbar or buttons, the main
 # column over the whole sheet, and the open panels and charts kept whole on a page where they fit. Closed panels
@@ -111,11 +111,8 @@ def publisher_label(text: str | None) -> str:
     if not text:
         return ""
     text = _VIA.sub("", text).strip()
-    whole = t(f"publisher.{text}")
-    if whole != f"publisher.{text}":
-        return whole
-    parts = [part.strip() for part in text.split(";")]
-    return "; ".join(label if (label := t(f"publisher.{part}")) != f"publisher.{part}" else part for part in parts)
+    return t_or(f"publisher.{text}", "") or "; ".join(
+        t_or(f"publisher.{part}", part) for part in (part.strip() for part in text.split(";")))
 
 
 def source_line(rows: pd.DataFrame, note: loading.SourceNote | None = None) -> str:
