@@ -765,8 +765,9 @@ def parse_json_stat2(payload: dict) -> pd.DataFrame:
     cells is `np.unravel_index(range(n), size)[k]`, built directly as the positions repeated by the product of the
     later sizes and tiled by the product of the earlier ones. No Python loop runs over cells.
 
-    What is left is the floor for a decoded answer: turning the ~220 000 Python numbers `json.loads` made into
-    float64 costs about half as long as `json.loads` itself (bench/bench_jsonstat.py); the rest is a few ms.
+    What is left is the floor for a decoded answer: turning the ~220 000 Python numbers the parser made into float64
+    (`np.array`, None -> NaN) costs about as long as `orjson.loads` itself, or 0.4x a stdlib `json.loads`
+    (bench/bench_jsonstat.py); the rest is about 1 ms.
     """
     try:
         ids = [str(dim_id) for dim_id in payload["id"]]
