@@ -1,6 +1,8 @@
 """Compare and share: one indicator for a group of municipalities against a benchmark, with significance, ranking,
 trend, map, plain-language summaries, a shareable link and exports."""
 
+from functools import partial
+
 import pandas as pd
 import streamlit as st
 
@@ -25,13 +27,13 @@ indicator_key = state.page_choice("indicator", indicator_ids, indicator_ids[0], 
 group_key = state.page_choice("group", list(GROUP_PRESETS), "selection", notices)
 
 left, middle = st.columns([3, 2])
-indicator_id = left.selectbox(
-    t("compare.indicator"), indicator_ids, key=indicator_key,
-    format_func=lambda i: f"{pick(catalogue.indicators[i].name.as_dict())} · "
-                          f"{pick(catalogue.theme(catalogue.indicators[i].theme).name.as_dict())}",
-)
+# A widget's format_func is never a function defined in this script: Streamlit keeps it in the session's widget
+# state, also for a closed tab's session while it may reconnect (server.disconnectedSessionTTL, up to 128 sessions),
+# and a function of this script holds every global of the run (its tables, charts and map), about 0.5 MB a session.
+indicator_id = left.selectbox(t("compare.indicator"), indicator_ids, key=indicator_key,
+                              format_func=partial(views.indicator_label, catalogue))
 preset = middle.selectbox(t("compare.group"), GROUP_PRESETS, key=group_key,
-                          format_func=lambda p: t(f"compare.group.{p}"))
+                          format_func=partial(views.prefixed_text, "compare.group"))
 indicator = catalogue.indicators[indicator_id]
 table = loading.indicator_table(indicator)
 

@@ -4,6 +4,7 @@ a sidebar change that reruns the page and changes what it shows."""
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -43,3 +44,16 @@ def test_a_municipality_change_over_the_websocket_reruns_the_page_and_it_names_t
     assert "Helsinki" in changed.text()  # the page now shows the added municipality
     assert "municipalities=Helsinki" in session.query  # and the address the browser would show names it
     assert 0 < changed.seconds < opened.seconds + 60
+
+
+def test_the_session_memory_bench_opens_and_closes_sessions_and_reads_the_servers_memory_after_each(tmp_path):
+    from bench_session_memory import measure_page, slope  # bench/ is on the path (above)
+
+    env = {**os.environ, "TIEDOLLA_WAREHOUSE_DIR": str(tmp_path / "warehouse")}
+    env.pop("TIEDOLLA_WAREHOUSE_URL", None)
+    result = asyncio.run(measure_page("compare", 2, 0.0, env, tmp_path))
+
+    assert result["page"] == "compare" and len(result["rss_mb"]) == len(result["open_s"]) == 2
+    assert all(value > 50 for value in [result["rss_warm_mb"], *result["rss_mb"]])  # a Python server's MB
+    assert result["mb_per_session"] == round(result["rss_mb"][1] - result["rss_mb"][0], 2)
+    assert slope([1.0, 2.0, 3.0]) == 1.0 and slope([1.0]) is None

@@ -53,6 +53,17 @@ def names_for(codes: list[str]) -> dict[str, str]:
     return {code: registry.name(code, lang) for code in codes}
 
 
+def indicator_label(catalogue, indicator_id: str) -> str:
+    """An indicator as a picker names it, with its theme: "Työttömyysaste · Työllisyys"."""
+    indicator = catalogue.indicators[indicator_id]
+    return f"{pick(indicator.name.as_dict())} · {pick(catalogue.theme(indicator.theme).name.as_dict())}"
+
+
+def prefixed_text(prefix: str, key: str) -> str:
+    """The text `<prefix>.<key>`: a picker's label for each of its option keys (`partial(prefixed_text, prefix)`)."""
+    return t(f"{prefix}.{key}")
+
+
 def unit_text(indicator: Indicator) -> str:
     """The unit in the chosen language (every catalogue unit has a `unit.<unit>` text; a test keeps it so)."""
     return t(f"unit.{indicator.unit}")
