@@ -31,7 +31,8 @@ def test_refreshed_statfin_series_replace_the_snapshot_on_the_employment_page(re
     report = refresh(get_settings(), sources=["statfin"], series=LIVE_SERIES)
     assert report.ok, report.summary_table()
 
-    stored = open_warehouse(get_settings().warehouse_location).read(["statfin.unemployed", "statfin.labour_force"])
+    with open_warehouse(get_settings().warehouse_location) as store:
+        stored = store.read(["statfin.unemployed", "statfin.labour_force"])
     hollola = stored[(stored["region"] == "KU098") & (stored["period"] == "2025-12")].set_index("series")["value"]
     expected = 100 * hollola["statfin.unemployed"] / hollola["statfin.labour_force"]
 

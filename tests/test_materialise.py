@@ -73,6 +73,8 @@ def fresh_process_caches() -> None:
     """What a new process starts with: no Streamlit caches, no open warehouse objects or memos of the old one."""
     st.cache_data.clear()
     st.cache_resource.clear()
+    for store in loading._open.values():  # closed, so no connection pool is left to the garbage collector
+        store.close()
     loading._open.clear()
     loading._seeded.clear()
     loading._version_memo.clear()

@@ -134,7 +134,8 @@ def test_a_copied_link_reopens_the_same_view_in_a_new_session():
     assert {key: reopened.query_params[key] for key in PAGE_KEYS} == written
     shown_link = reopened.code[-1].value
     # ... and pins the data it shows: `asof` names the warehouse's latest vintage.
-    latest = open_warehouse(get_settings().warehouse_location).latest_vintage_id()
+    with open_warehouse(get_settings().warehouse_location) as store:  # closed: its pool is not left to GC
+        latest = store.latest_vintage_id()
     assert latest > 0
     assert as_lists(parse_qs(urlsplit(shown_link).query)) == as_lists({**link, "asof": str(latest)})
 

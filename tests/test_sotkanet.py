@@ -510,7 +510,8 @@ def test_refresh_killed_midway_leaves_old_data_readable(replay_server, configure
         process.communicate()
     assert process.returncode == -signal.SIGKILL
 
-    after = open_warehouse(settings.warehouse_location).read(["sotkanet.population", "sotkanet.unemployed_share"])
+    with open_warehouse(settings.warehouse_location) as store:
+        after = store.read(["sotkanet.population", "sotkanet.unemployed_share"])
     unemployed = after[after["series"] == "sotkanet.unemployed_share"].reset_index(drop=True)
     pd.testing.assert_frame_equal(unemployed, old[old["series"] == "sotkanet.unemployed_share"].reset_index(drop=True))
     population = after[after["series"] == "sotkanet.population"]
