@@ -42,16 +42,14 @@ def current_language() -> str:
 
 
 def t(key: str, lang: str | None = None, /, **values: object) -> str:
-    lang = lang or _current.get()
-    text = catalogue(lang).get(key) or catalogue(DEFAULT_LANGUAGE).get(key) or key
-    return text.format(**values) if values else text
+    return t_or(key, key, lang, **values)
 
 
-def t_or(key: str, default: str, /, **values: object) -> str:
+def t_or(key: str, default: str, lang: str | None = None, /, **values: object) -> str:
     """`t(key)`, or `default` where no language has a text for the key: for keys made from data (a publisher's
     name, an error code from a newer release), where the key itself is no text for a reader."""
-    text = catalogue(_current.get()).get(key) or catalogue(DEFAULT_LANGUAGE).get(key)
-    if text is None:
+    text = catalogue(lang or _current.get()).get(key) or catalogue(DEFAULT_LANGUAGE).get(key)
+    if not text:
         return default
     return text.format(**values) if values else text
 
