@@ -295,6 +295,14 @@ _SUMMARY_COLUMNS = {"cells": ["indicator", "region", "period", "value", "numerat
                     "references": ["region", "period", "value", "indicator"]}
 
 
+def summary_payloads(theme_id: str, summary: Summary, digest: str) -> list[tuple[str, bytes]]:
+    """A theme summary's derived tables (name, payload), in the order they are written: the references first, as the
+    cells name the methods, so a summary whose cells are stored is whole."""
+    cells, references = encode_summary(summary, digest)
+    cells_name, references_name = summary_names(theme_id)
+    return [(references_name, references), (cells_name, cells)]
+
+
 def encode_summary(summary: Summary, digest: str) -> tuple[bytes, bytes]:
     """A theme summary as two Arrow IPC files (cells, references); the methods go in the cells' metadata."""
     payloads = []
@@ -414,16 +422,13 @@ def theme_summary(store: Warehouse, theme: Theme, version: int, table: Callable[
     """The theme's overview summary of `version`: materialised, else summarised from its indicators' tables
     (`table(indicator)`, which may read them materialised or compute them) and kept."""
     digest = summary_digest(theme, registry)
-    cells_name, references_name = summary_names(theme.id)
     found = _read_summary(store, version, theme, digest)
     if found is not None:
         return found
     found = summarise(theme.indicators, {indicator.id: table(indicator) for indicator in theme.indicators})
     if write_back:
-        cells, references = encode_summary(found, digest)
-        # References first: the cells name the methods, so a summary whose cells are stored is whole.
-        if _write(store, version, references_name, digest, references):
-            _write(store, version, cells_name, digest, cells)
+        all(_write(store, version, name, digest, payload)  # stops at the first refused write
+            for name, payload in summary_payloads(theme.id, found, digest))
     return found
 
 
@@ -483,10 +488,8 @@ def materialise(store: Warehouse, version: int | None = None, catalogue: Catalog
     if complete:  # the coverage needs every table; without it pages compute the missing ones (and fail as before)
         for theme in catalogue.themes:
             summary_key = summary_digest(theme, registry)
-            cells, references = encode_summary(summarise(theme.indicators, tables), summary_key)
-            cells_name, references_name = summary_names(theme.id)
-            store.write_derived(version, references_name, summary_key, references)
-            store.write_derived(version, cells_name, summary_key, cells)
+            for name, payload in summary_payloads(theme.id, summarise(theme.indicators, tables), summary_key):
+                store.write_derived(version, name, summary_key, payload)
         store.write_derived(version, COVERAGE, digest, encode_coverage(coverage_of(tables), digest))
     store.prune_derived(keep_versions)
     seconds = time.perf_counter() - started
